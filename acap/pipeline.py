@@ -1,0 +1,88 @@
+"""The scoring pipeline shared by ``acap score`` and ``acap demo``: score, aggregate, tabulate.
+
+Returns data only; the CLI decides what to print and :mod:`acap.outputs` what to write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from acap.aggregate import OrganisationResults, organisation_results
+from acap.items import Bank
+from acap.scoring import ScoreResult, score
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A scored and aggregated responses table.
+
+    Attributes
+    ----------
+    scores : ScoreResult
+        Respondent-level scores.
+    organisations : OrganisationResults
+        Organisation x scale results (scales, potential/realised ACAP, knowledge sources
+        gathered and used), with minimum-n suppression applied.
+    gaps : DataFrame
+        Organisation x source: mean gathered, mean used and gap (gathered - used), taken from
+        the suppressed organisation table so that a suppressed organisation shows nothing.
+    """
+
+    scores: ScoreResult
+    organisations: OrganisationResults
+    gaps: pd.DataFrame
+
+
+def score_and_aggregate(data, bank: Bank, *, invited=None, min_n: int = 5, min_share: float = 2 / 3) -> Scored:
+    """Score responses and aggregate them to organisations.
+
+    Parameters
+    ----------
+    data : DataFrame, Table, Responses or path
+        Responses table (see :func:`acap.scoring.validate_responses`).
+    bank : Bank
+    invited : Series or mapping, optional
+        Organisation -> number invited, for finite-population corrected CIs.
+    min_n : int, default 5
+        Minimum respondents for a published organisation or role-group cell.
+    min_share : float, default 2/3
+        Answered share needed for a scale score.
+
+    Returns
+    -------
+    Scored
+    """
+    s = score(data, bank, min_share=min_share)
+    gathered = s.gathered.add_prefix("gathered:")
+    used = s.used.add_prefix("used:")
+    frame = pd.concat([s.background[["organisation"]], s.background["role_group"].rename("role"),
+                       s.scales, s.composites[["potential", "realised"]], gathered, used, s.items], axis=1)
+    scales = list(s.scales.columns) + ["potential", "realised"] + list(gathered.columns) + list(used.columns)
+    org = organisation_results(frame, scales=scales, items=bank.scale_map, invited=invited, min_n=min_n,
+                               role="role")
+    means = org.table["mean"].unstack("scale")
+    sources = list(s.gathered.columns)
+    gaps = pd.concat({
+        "gathered": means[[f"gathered:{x}" for x in sources]].set_axis(sources, axis=1).stack(future_stack=True),
+        "used": means[[f"used:{x}" for x in sources]].set_axis(sources, axis=1).stack(future_stack=True),
+    }, axis=1).rename_axis(["organisation", "source"])
+    gaps["gap"] = gaps["gathered"] - gaps["used"]
+    return Scored(scores=s, organisations=org, gaps=gaps)
+
+
+def headline(scored: Scored) -> pd.DataFrame:
+    """One row per organisation: n, potential, realised, ratio of means, largest gap source."""
+    t = scored.organisations.table
+    means = t["mean"].unstack("scale")
+    n = t["n"].unstack("scale").max(axis=1)
+    out = pd.DataFrame({"n": n, "potential": means["potential"], "realised": means["realised"]})
+    hidden = t["suppressed"].groupby(level="organisation").all()
+    out.insert(1, "status", hidden.map({True: "suppressed", False: ""}).reindex(out.index))
+    out["ratio"] = out["realised"] / out["potential"]
+    g = scored.gaps["gap"].unstack("source")
+    shown = g.notna().any(axis=1)  # suppressed organisations have no gaps to rank
+    out["largest_gap_source"] = g[shown].idxmax(axis=1).reindex(out.index)
+    out["largest_gap"] = g.max(axis=1)
+    return out

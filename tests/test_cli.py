@@ -1,0 +1,80 @@
+"""The command line: demo end to end, score, and one-line errors that write nothing."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from acap.cli import app
+
+runner = CliRunner()
+
+
+def test_demo_runs_end_to_end(tmp_path):
+    out = tmp_path / "demo"
+    res = runner.invoke(app, ["demo", "--out", str(out), "--organisations", "12"])
+    assert res.exit_code == 0, res.output
+    assert "Organisations: potential and realised ACAP" in res.output
+    for rel in ["data/responses.csv", "scores/respondents.csv", "organisations/results.csv",
+                "organisations/by_role.csv", "organisations/knowledge_gaps.csv", "aggregation/icc.csv"]:
+        assert (out / rel).stat().st_size > 0, rel
+    results = pd.read_csv(out / "organisations/results.csv")
+    assert results["organisation"].nunique() == 12
+    # suppressed rows publish no numbers
+    hidden = results[results["suppressed"]]
+    assert hidden["mean"].isna().all()
+
+
+def test_score_command(tmp_path):
+    from acap.simulate import simulate
+
+    sim = simulate(n_organisations=4, seed=9)
+    src = tmp_path / "responses.csv"
+    sim.responses.to_csv(src, index=False)
+    inv = tmp_path / "invited.csv"
+    sim.organisations["invited"].reset_index().to_csv(inv, index=False)
+    res = runner.invoke(app, ["score", str(src), "--out", str(tmp_path / "out"), "--invited", str(inv)])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(tmp_path / "out/organisations/results.csv")
+    assert table["invited"].notna().any()
+    scores = pd.read_csv(tmp_path / "out/scores/respondents.csv")
+    assert len(scores) == len(sim.responses)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d.rename(columns={"AQ01": "AQ99"}), "column AQ99: unknown item ID"),
+    (lambda d: d.assign(AQ02=d["AQ02"].where(d.index != 4, 12)), "row 6, column AQ02: value 12"),
+    (lambda d: d.assign(bank_version=d["bank_version"].where(d.index != 2, "2.0")), "row 4, column bank_version"),
+    (lambda d: d.assign(respondent_id=d["respondent_id"].where(d.index != 3, d["respondent_id"][0])),
+     "duplicate respondent ID"),
+    (lambda d: d.assign(organisation=d["organisation"].where(d.index != 7, None)), "row 9, column organisation"),
+])
+def test_bad_responses_one_line_no_traceback_nothing_written(tmp_path, edit, message):
+    from acap.simulate import simulate
+
+    df = edit(simulate(n_organisations=2, seed=1).responses)
+    src = tmp_path / "bad.csv"
+    df.to_csv(src, index=False)
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "acap.cli", "score", str(src), "--out", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [src]  # no staging folder left behind
+
+
+def test_bad_bank_file_one_line(tmp_path):
+    from acap.simulate import simulate
+
+    src = tmp_path / "r.csv"
+    simulate(n_organisations=2, seed=1).responses.to_csv(src, index=False)
+    bank = tmp_path / "bank.yaml"
+    bank.write_text("bank: acap\nversion: 1\n")
+    res = runner.invoke(app, ["score", str(src), "--out", str(tmp_path / "o"), "--bank", str(bank)])
+    assert res.exit_code == 2
+    assert "bank.yaml" in res.output and "field" in res.output
