@@ -120,6 +120,6 @@ def read_table(path: str | os.PathLike) -> Table:
 
 def table_from_frame(frame: pd.DataFrame, source: str = "table") -> Table:
     """Wrap an in-memory DataFrame (as the app or a notebook holds it) as a :class:`Table`."""
-    frame = frame.copy()
-    frame.columns = [str(c).strip() for c in frame.columns]
+    # A shallow relabel, not a copy: validation only reads the cells.
+    frame = frame.set_axis([str(c).strip() for c in frame.columns], axis=1)
     return Table(data=frame, source=source, kind="frame")
