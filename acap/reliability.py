@@ -1,4 +1,4 @@
-"""Internal-consistency reliability of a scale: coefficient alpha and split-half coefficients.
+"""Internal-consistency reliability of a scale: coefficient alpha, omega and split-half coefficients.
 
 The numbers agree with R's ``psych`` package (``psych::alpha`` and ``psych::splitHalf``, version
 2.2.9) including its treatment of missing responses: every covariance and correlation between
@@ -28,8 +28,9 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from acap.errors import AcapInputError
+from acap.factor.omega import OmegaResult, omega  # omega lives with the factor models it fits
 
-__all__ = ["AlphaResult", "SplitHalfResult", "alpha", "feldt_ci", "split_half"]
+__all__ = ["AlphaResult", "OmegaResult", "SplitHalfResult", "alpha", "feldt_ci", "omega", "split_half"]
 
 
 # ---- results --------------------------------------------------------------------------------

@@ -1,28 +1,22 @@
 """Factor analysis: sampling adequacy, factor retention, EFA with rotations, omega, CFA and invariance.
 
 Submodules: ``adequacy`` (kmo, bartlett), ``retention`` (parallel analysis, Velicer's MAP),
-``efa`` (extraction and rotation), ``omega`` (Schmid-Leiman, omega), ``polychoric``
-(ordinal correlations), ``cfa`` (ML confirmatory factor analysis and measurement invariance).
-Names are loaded on first use so that importing one part does not pay for the others.
+``efa`` and ``rotation`` (extraction and rotation), ``omega`` (Schmid-Leiman, omega),
+``polychoric`` (ordinal correlations), ``cfa`` (ML confirmatory factor analysis and
+measurement invariance).
+
+The functions are imported here, after their submodules: several share their submodule's
+name (``efa``, ``omega``, ``polychoric``, ``cfa``), and binding them last makes
+``acap.factor.efa`` the function whatever is imported later.
 """
 
-from __future__ import annotations
+from acap.factor.adequacy import bartlett, kmo
+from acap.factor.cfa import CFA, cfa, invariance, modification_indices
+from acap.factor.efa import EFA, efa
+from acap.factor.omega import omega, schmid_leiman
+from acap.factor.polychoric import ordinal_efa, polychoric
+from acap.factor.retention import parallel_analysis, velicer_map
+from acap.factor.rotation import rotate
 
-import importlib
-
-_EXPORTS = {
-    "kmo": "adequacy", "bartlett": "adequacy",
-    "parallel_analysis": "retention", "velicer_map": "retention",
-    "efa": "efa", "EFA": "efa", "rotate": "rotation",
-    "polychoric": "polychoric",
-    "omega": "omega", "schmid_leiman": "omega",
-    "cfa": "cfa", "CFA": "cfa", "invariance": "cfa", "modification_indices": "cfa",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["CFA", "EFA", "bartlett", "cfa", "efa", "invariance", "kmo", "modification_indices", "omega",
+           "ordinal_efa", "parallel_analysis", "polychoric", "rotate", "schmid_leiman", "velicer_map"]

@@ -1,0 +1,146 @@
+"""Shared helpers: correlation matrices from item data with pairwise deletion, SMCs, smoothing.
+
+These mirror what R's ``cor(x, use = "pairwise")``, ``psych::smc`` and ``psych::cor.smooth``
+compute, so that every estimator in :mod:`acap.factor` starts from the same matrix psych does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from acap.errors import AcapInputError
+
+
+@dataclass(frozen=True)
+class CorrInput:
+    """A correlation matrix with its names and sample-size information."""
+
+    r: np.ndarray
+    names: list[str]
+    n_obs: float | None  # rows of raw data, or the n_obs the user gave
+    np_obs: np.ndarray | None  # pairwise counts (raw data only), as psych's np.obs
+
+
+def pairwise_corr(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson correlations over pairwise-complete rows, and the pairwise counts.
+
+    Means and variances of each pair are taken over the rows where both items are present,
+    as R's ``cor(use = "pairwise")`` does. Works with matrix products (no Python loop over
+    pairs): with a 0/1 mask ``M`` and zero-filled ``X``, the pair sums are ``X'M``, ``X'X``,
+    ``(X*X)'M`` and ``M'M``.
+    """
+    x = np.asarray(x, dtype=float)
+    mask = ~np.isnan(x)
+    if mask.all():
+        n = x.shape[0]
+        xc = x - x.mean(axis=0)
+        c = xc.T @ xc
+        d = np.sqrt(np.diag(c))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = c / np.outer(d, d)
+        np.fill_diagonal(r, 1.0)
+        return r, np.full((x.shape[1], x.shape[1]), float(n))
+    m = mask.astype(float)
+    # Centre first by each column's own mean so the one-pass sums below lose no precision.
+    with np.errstate(invalid="ignore"):
+        col_mean = np.nanmean(x, axis=0)
+    xc = np.where(mask, x - col_mean, 0.0)
+    n = m.T @ m
+    sx = xc.T @ m  # sx[j, k]: sum of item j over rows where k is present (and j)
+    sxx = (xc * xc).T @ m
+    sxy = xc.T @ xc
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cov = sxy - sx * sx.T / n
+        var_j = sxx - sx * sx / n
+        r = cov / np.sqrt(var_j * var_j.T)
+    r[n < 2] = np.nan
+    np.fill_diagonal(r, 1.0)
+    return r, n
+
+
+def smc(r: np.ndarray) -> np.ndarray:
+    """Squared multiple correlations ``1 - 1/diag(R^-1)``, clipped to [0, 1] as psych does."""
+    try:
+        inv = np.linalg.inv(r)
+        if not np.all(np.isfinite(inv)):
+            raise np.linalg.LinAlgError
+    except np.linalg.LinAlgError:
+        inv = np.linalg.pinv(r)
+    s = 1.0 - 1.0 / np.diag(inv)
+    return np.clip(s, 0.0, 1.0)
+
+
+def cor_smooth(r: np.ndarray, eig_tol: float = 1e-12) -> np.ndarray:
+    """Make a non-positive-definite correlation matrix positive definite (psych::cor.smooth)."""
+    vals, vecs = np.linalg.eigh(r)
+    if vals.min() >= np.finfo(float).eps:
+        return r
+    vals = np.where(vals < eig_tol, 100 * eig_tol, vals)
+    vals = vals * r.shape[0] / vals.sum()
+    s = (vecs * vals) @ vecs.T
+    d = np.sqrt(np.diag(s))
+    return s / np.outer(d, d)
+
+
+def looks_like_corr(a: np.ndarray) -> bool:
+    """A square symmetric matrix with unit diagonal and entries in [-1, 1]."""
+    return (
+        a.ndim == 2
+        and a.shape[0] == a.shape[1]
+        and a.shape[0] > 1
+        and bool(np.all(np.isfinite(a)))
+        and np.allclose(a, a.T, atol=1e-8)
+        and np.allclose(np.diag(a), 1.0, atol=1e-8)
+        and bool(np.all(np.abs(a) <= 1 + 1e-8))
+    )
+
+
+def as_corr(data, *, n_obs=None, is_corr=None, what: str = "data", min_items: int = 3) -> CorrInput:
+    """Turn raw item scores or a correlation matrix into a :class:`CorrInput`.
+
+    Raises :class:`AcapInputError` for non-numeric columns, too few items or rows, constant
+    items, and item pairs never observed together.
+    """
+    if isinstance(data, pd.DataFrame):
+        names = [str(c) for c in data.columns]
+        bad = [c for c in data.columns if not pd.api.types.is_numeric_dtype(data[c])]
+        if bad:
+            raise AcapInputError(f"column {bad[0]!r} is not numeric", what)
+        arr = data.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        try:
+            arr = np.asarray(data, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise AcapInputError(f"cannot read as a numeric matrix ({exc})", what) from None
+        if arr.ndim != 2:
+            raise AcapInputError(f"expected a 2-D table, got {arr.ndim} dimension(s)", what)
+        names = [f"V{i + 1}" for i in range(arr.shape[1])]
+    if is_corr is None:
+        is_corr = looks_like_corr(arr)
+    p = arr.shape[1]
+    if p < min_items:
+        raise AcapInputError(f"needs at least {min_items} items, got {p}", what)
+    if is_corr:
+        if not looks_like_corr(arr):
+            raise AcapInputError("is_corr=True but the matrix is not a symmetric correlation "
+                                 "matrix with unit diagonal", what)
+        if n_obs is not None and (not np.isfinite(n_obs) or n_obs < 2):
+            raise AcapInputError(f"n_obs must be at least 2, got {n_obs}", what)
+        return CorrInput(r=(arr + arr.T) / 2, names=names,
+                         n_obs=None if n_obs is None else float(n_obs), np_obs=None)
+    if arr.shape[0] < 3:
+        raise AcapInputError(f"needs at least 3 rows of item scores, got {arr.shape[0]}", what)
+    if not np.all(np.isfinite(arr[~np.isnan(arr)])):
+        raise AcapInputError("contains infinite values", what)
+    r, n = pairwise_corr(arr)
+    sd0 = [names[j] for j in range(p) if not np.isfinite(r[j]).all() and np.nanstd(arr[:, j]) == 0]
+    if sd0:
+        raise AcapInputError(f"item {sd0[0]!r} has no variance", what)
+    if np.isnan(r).any():
+        j, k = np.argwhere(np.isnan(r))[0]
+        raise AcapInputError(f"items {names[j]!r} and {names[k]!r} have fewer than 2 rows "
+                             "observed together (or no variance there)", what)
+    return CorrInput(r=r, names=names, n_obs=float(arr.shape[0]), np_obs=n)

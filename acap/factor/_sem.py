@@ -1,0 +1,592 @@
+"""Maximum-likelihood engine for confirmatory factor models (single and multiple groups).
+
+The model for group g is the usual LISREL-style measurement model with a mean structure::
+
+    Sigma_g = Lambda_g Psi_g Lambda_g' + Theta_g,    mu_g = nu_g + Lambda_g alpha_g
+
+Every parameter lives in a long parameter table (one row per matrix element per group);
+rows that share a ``free`` index are one parameter, which is how equality constraints across
+groups are expressed (a reparametrisation: the standard errors equal those of a Lagrangian
+treatment of the same linear constraints).
+
+Everything works from sufficient statistics (group sizes, means and biased covariances; for
+full-information ML, the same per missing-data pattern), so the cost of a fit does not depend
+on N. The discrepancy per group is
+
+    F_g = log|Sigma| + tr(S Sigma^-1) - log|S| - p + (m - mu)' Sigma^-1 (m - mu)
+
+and the total F = sum_g (N_g / N) F_g, so that chi-square = N F (normal likelihood, N not N-1).
+With missing data F_g is the pattern-weighted sum of the same terms on the observed items,
+minus its value at the EM estimates of the unrestricted model.
+
+F is minimised by Fisher scoring (the expected Hessian of F is 2 x the unit expected
+information) with step halving, then Newton steps on a finite-difference Hessian of the
+analytic gradient (scoring alone converges only linearly when the model misfits), with
+L-BFGS-B as a last resort.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import linalg, optimize
+
+KINDS = ("lambda", "theta", "psi", "nu", "alpha")
+
+
+LOG2PI = float(np.log(2.0 * np.pi))
+
+
+@dataclass
+class Pattern:
+    """Rows of one group sharing a missing-data pattern: observed items and their moments."""
+
+    obs: np.ndarray
+    n: int
+    mean: np.ndarray
+    cov: np.ndarray  # biased, over the pattern's rows
+
+
+@dataclass
+class GroupStats:
+    """Sufficient statistics of one group.
+
+    Complete data: sample means and biased covariance (as in the ML likelihood). Full-
+    information ML: ``patterns`` holds per-pattern moments and ``mean``/``cov`` are the EM
+    estimates of the unrestricted (h1) model, which play the sample moments' role in SRMR.
+    """
+
+    label: str
+    n: int
+    mean: np.ndarray
+    cov: np.ndarray
+    patterns: list[Pattern] | None = None
+    baseline_loglik: float = 0.0
+
+    def __post_init__(self):
+        p = len(self.mean)
+        if self.patterns is None:
+            self.cov_chol = np.linalg.cholesky(self.cov)
+            ld = np.linalg.slogdet(self.cov)[1]
+            self.h1_const = ld + p  # F_g at the saturated model
+            self.h1_loglik = -0.5 * self.n * (p * LOG2PI + ld + p)
+            self.baseline_loglik = -0.5 * self.n * (p * LOG2PI + np.log(np.diag(self.cov)).sum()
+                                                    + p)
+        else:
+            self.blocks = pattern_blocks(self.patterns, self.n)
+            value = pattern_value(self.cov, self.mean, self)
+            self.h1_const = value
+            self.h1_loglik = -0.5 * (self.n * value
+                                     + sum(pt.n * len(pt.obs) for pt in self.patterns) * LOG2PI)
+
+
+@dataclass
+class PatternBlock:
+    """Patterns with the same number of observed items, stacked for batched linear algebra."""
+
+    obs: np.ndarray  # (k, q) observed item indices
+    w: np.ndarray  # (k,) n_k / n_group
+    mean: np.ndarray  # (k, q)
+    cov: np.ndarray  # (k, q, q)
+
+    @property
+    def rows(self):
+        return self.obs[:, :, None], self.obs[:, None, :]
+
+
+def pattern_blocks(patterns: list[Pattern], n: int) -> list[PatternBlock]:
+    sizes = sorted({len(pt.obs) for pt in patterns})
+    out = []
+    for q in sizes:
+        pts = [pt for pt in patterns if len(pt.obs) == q]
+        out.append(PatternBlock(np.array([pt.obs for pt in pts]),
+                                np.array([pt.n / n for pt in pts]),
+                                np.array([pt.mean for pt in pts]),
+                                np.array([pt.cov for pt in pts])))
+    return out
+
+
+def pattern_value(sigma, mu, s: GroupStats):
+    """sum_k (n_k / n) [log|Sigma_oo| + tr(Sigma_oo^-1 S_k) + d_k' Sigma_oo^-1 d_k], or None."""
+    total = 0.0
+    for b in s.blocks:
+        sub = sigma[b.rows]
+        try:
+            low = np.linalg.cholesky(sub)
+        except np.linalg.LinAlgError:
+            return None
+        d = b.mean - mu[b.obs]
+        sol = np.linalg.solve(sub, np.concatenate([b.cov, d[:, :, None]], axis=2))
+        tr = np.trace(sol[:, :, :-1], axis1=1, axis2=2)
+        quad = np.einsum("ki,ki->k", d, sol[:, :, -1])
+        ldet = 2.0 * np.log(np.diagonal(low, axis1=1, axis2=2)).sum(axis=1)
+        total += b.w @ (ldet + tr + quad)
+    return total
+
+
+def pattern_derivs(sigma, mu, s: GroupStats):
+    """dF_g/dSigma (p x p) and dF_g/dmu for FIML, embedding each pattern's block."""
+    p = len(mu)
+    gmat = np.zeros((p, p))
+    gmu = np.zeros(p)
+    for b in s.blocks:
+        sinv = np.linalg.inv(sigma[b.rows])
+        d = b.mean - mu[b.obs]
+        outer = b.cov + d[:, :, None] * d[:, None, :]
+        gk = sinv - sinv @ outer @ sinv
+        flat = (b.obs[:, :, None] * p + b.obs[:, None, :]).ravel()
+        gmat += np.bincount(flat, (b.w[:, None, None] * gk).ravel(), p * p).reshape(p, p)
+        gmu += np.bincount(b.obs.ravel(), (b.w[:, None] * (-2.0 * np.einsum(
+            "kij,kj->ki", sinv, d))).ravel(), p)
+    return 0.5 * (gmat + gmat.T), gmu
+
+
+def em_h1(patterns: list[Pattern], p: int, n: int, tol: float = 1e-11, max_iter: int = 10000):
+    """EM estimates of the unrestricted mean vector and covariance matrix under MAR."""
+    t1 = np.zeros(p)
+    cnt = np.zeros(p)
+    t2 = np.zeros(p)
+    for pt in patterns:
+        t1[pt.obs] += pt.n * pt.mean
+        t2[pt.obs] += pt.n * (np.diag(pt.cov) + pt.mean ** 2)
+        cnt[pt.obs] += pt.n
+    mu = t1 / cnt
+    sigma = np.diag(t2 / cnt - mu ** 2)
+    allv = np.arange(p)
+    for _ in range(max_iter):
+        s1 = np.zeros(p)
+        s2 = np.zeros((p, p))
+        for pt in patterns:
+            o = pt.obs
+            sx = pt.n * pt.mean
+            sxx = pt.n * (pt.cov + np.outer(pt.mean, pt.mean))
+            s1[o] += sx
+            s2[np.ix_(o, o)] += sxx
+            if len(o) == p:
+                continue
+            u = np.setdiff1d(allv, o)
+            b = np.linalg.solve(sigma[np.ix_(o, o)], sigma[np.ix_(o, u)]).T
+            a = mu[u] - b @ mu[o]
+            c = sigma[np.ix_(u, u)] - b @ sigma[np.ix_(o, u)]
+            s1[u] += pt.n * a + b @ sx
+            uo = b @ sxx + np.outer(a, sx)
+            s2[np.ix_(u, o)] += uo
+            s2[np.ix_(o, u)] += uo.T
+            bsa = b @ np.outer(sx, a)
+            s2[np.ix_(u, u)] += b @ sxx @ b.T + bsa + bsa.T + pt.n * (np.outer(a, a) + c)
+        mu_new = s1 / n
+        sigma_new = s2 / n - np.outer(mu_new, mu_new)
+        sigma_new = 0.5 * (sigma_new + sigma_new.T)
+        delta = max(np.max(np.abs(mu_new - mu)), np.max(np.abs(sigma_new - sigma)))
+        mu, sigma = mu_new, sigma_new
+        if delta < tol:
+            break
+    return mu, sigma
+
+
+def build_table(factors, items, loadings, ngroups, equal_loadings=False,
+                equal_intercepts=False, residual_covs=()):
+    """Long parameter table in lavaan's order for ``cfa(..., meanstructure=TRUE)``.
+
+    ``loadings`` is a list of (factor index, item index); the first item listed for a factor
+    is its marker (loading fixed at 1). Latent means are fixed at 0, except that with equal
+    intercepts they are free in every group but the first (lavaan's group.equal convention).
+    """
+    p, m = len(items), len(factors)
+    rows = []
+    nfree = 0
+    shared: dict[tuple, int] = {}
+
+    def add(g, kind, r, c, lhs, op, rhs, free, value, share_key=None):
+        nonlocal nfree
+        idx = -1
+        if free:
+            if share_key is not None and share_key in shared:
+                idx = shared[share_key]
+            else:
+                idx = nfree
+                nfree += 1
+                if share_key is not None:
+                    shared[share_key] = idx
+        rows.append(dict(lhs=lhs, op=op, rhs=rhs, group=g, kind=kind, row=r, col=c,
+                         free=idx, value=value))
+
+    markers = {}
+    for j, i in loadings:
+        markers.setdefault(j, i)
+    for g in range(ngroups):
+        for j, i in loadings:
+            is_marker = markers[j] == i
+            add(g, "lambda", i, j, factors[j], "=~", items[i], not is_marker,
+                1.0 if is_marker else 0.0, ("lambda", i, j) if equal_loadings else None)
+        for i in range(p):
+            add(g, "theta", i, i, items[i], "~~", items[i], True, 0.0)
+        for a, b in residual_covs:
+            add(g, "theta", max(a, b), min(a, b), items[a], "~~", items[b], True, 0.0)
+        for j in range(m):
+            add(g, "psi", j, j, factors[j], "~~", factors[j], True, 0.0)
+        for j in range(m):
+            for k in range(j + 1, m):
+                add(g, "psi", k, j, factors[j], "~~", factors[k], True, 0.0)
+        for i in range(p):
+            add(g, "nu", i, 0, items[i], "~1", "", True, 0.0,
+                ("nu", i) if equal_intercepts else None)
+        for j in range(m):
+            add(g, "alpha", j, 0, factors[j], "~1", "", equal_intercepts and g > 0, 0.0)
+    table = pd.DataFrame(rows)
+    table.attrs["nfree"] = nfree
+    return table
+
+
+class Engine:
+    """Implied moments, discrepancy, gradient and expected information for a parameter table."""
+
+    def __init__(self, table: pd.DataFrame, p: int, m: int, stats: list[GroupStats]):
+        self.table = table
+        self.p, self.m = p, m
+        self.stats = stats
+        self.ngroups = len(stats)
+        self.ntotal = int(sum(s.n for s in stats))
+        self.weights = np.array([s.n / self.ntotal for s in stats])
+        self.nfree = int(table["free"].max()) + 1 if (table["free"] >= 0).any() else 0
+        # per group, per kind: (rows, cols, free, value) arrays for fast filling
+        self._parts = []
+        for g in range(self.ngroups):
+            sub = table[table["group"] == g]
+            parts = {}
+            for kind in KINDS:
+                k = sub[sub["kind"] == kind]
+                parts[kind] = (k["row"].to_numpy(int), k["col"].to_numpy(int),
+                               k["free"].to_numpy(int), k["value"].to_numpy(float))
+            self._parts.append(parts)
+        self._free_rows = []
+        for g in range(self.ngroups):
+            sub = table[(table["group"] == g) & (table["free"] >= 0)]
+            self._free_rows.append(list(zip(sub["kind"], sub["row"].astype(int),
+                                            sub["col"].astype(int), sub["free"].astype(int))))
+
+    # -- model matrices -------------------------------------------------------------------
+    def matrices(self, x: np.ndarray, g: int):
+        p, m = self.p, self.m
+        parts = self._parts[g]
+
+        def values(kind):
+            r, c, f, v = parts[kind]
+            out = v.copy()
+            free = f >= 0
+            out[free] = x[f[free]]
+            return r, c, out
+
+        lam = np.zeros((p, m))
+        r, c, v = values("lambda")
+        lam[r, c] = v
+        theta = np.zeros((p, p))
+        r, c, v = values("theta")
+        theta[r, c] = v
+        theta[c, r] = v
+        psi = np.zeros((m, m))
+        r, c, v = values("psi")
+        psi[r, c] = v
+        psi[c, r] = v
+        nu = np.zeros(p)
+        r, _, v = values("nu")
+        nu[r] = v
+        alpha = np.zeros(m)
+        r, _, v = values("alpha")
+        alpha[r] = v
+        return lam, theta, psi, nu, alpha
+
+    def implied(self, x: np.ndarray, g: int):
+        lam, theta, psi, nu, alpha = self.matrices(x, g)
+        return lam @ psi @ lam.T + theta, nu + lam @ alpha
+
+    # -- discrepancy ----------------------------------------------------------------------
+    def group_f(self, x: np.ndarray):
+        """F_g per group, or None when some implied covariance is not positive definite."""
+        out = np.empty(self.ngroups)
+        for g, s in enumerate(self.stats):
+            sigma, mu = self.implied(x, g)
+            if not np.all(np.isfinite(sigma)):
+                return None
+            if s.patterns is not None:
+                value = pattern_value(sigma, mu, s)
+                if value is None or not np.isfinite(value):
+                    return None
+                out[g] = value - s.h1_const
+                continue
+            try:
+                low = np.linalg.cholesky(sigma)
+            except np.linalg.LinAlgError:
+                return None
+            ldet = 2.0 * np.log(np.diag(low)).sum()
+            if not np.isfinite(ldet):
+                return None
+            d = s.mean - mu
+            # tr(Sigma^-1 S) + d' Sigma^-1 d through the Cholesky factor
+            a = linalg.solve_triangular(low, np.column_stack([s.cov_chol, d]), lower=True,
+                                        check_finite=False)
+            out[g] = ldet + np.sum(a * a) - s.h1_const
+        return out
+
+    def objective(self, x: np.ndarray) -> float:
+        fg = self.group_f(x)
+        return np.inf if fg is None else float(self.weights @ fg)
+
+    # -- derivatives ----------------------------------------------------------------------
+    def jacobian(self, x: np.ndarray, g: int, table: pd.DataFrame | None = None,
+                 ncols: int | None = None):
+        """d Sigma_g / d x (ncols, p, p) and d mu_g / d x (ncols, p).
+
+        ``table`` (default: the model's) may be an extended table whose extra rows carry
+        free indices beyond the model's, for modification indices.
+        """
+        ncols = self.nfree if ncols is None else ncols
+        if table is None:
+            rows = self._free_rows[g]
+        else:
+            sub = table[(table["group"] == g) & (table["free"] >= 0)]
+            rows = list(zip(sub["kind"], sub["row"], sub["col"], sub["free"]))
+        lam, theta, psi, nu, alpha = self.matrices(x[: self.nfree], g)
+        p = self.p
+        d_sigma = np.zeros((ncols, p, p))
+        d_mu = np.zeros((ncols, p))
+        lp = lam @ psi
+        for kind, r, c, f in rows:
+            if kind == "lambda":
+                v = lp[:, c]
+                d_sigma[f, r, :] += v
+                d_sigma[f, :, r] += v
+                d_mu[f, r] += alpha[c]
+            elif kind == "theta":
+                d_sigma[f, r, c] += 1.0
+                if r != c:
+                    d_sigma[f, c, r] += 1.0
+            elif kind == "psi":
+                o = np.outer(lam[:, r], lam[:, c])
+                d_sigma[f] += o if r == c else o + o.T
+            elif kind == "nu":
+                d_mu[f, r] += 1.0
+            else:  # alpha
+                d_mu[f] += lam[:, r]
+        return d_sigma, d_mu
+
+    def derivatives(self, x: np.ndarray, table=None, ncols=None, need_info=True):
+        """Gradient of F and the unit expected information (both weighted over groups)."""
+        ncols = self.nfree if ncols is None else ncols
+        grad = np.zeros(ncols)
+        info = np.zeros((ncols, ncols)) if need_info else None
+        for g, s in enumerate(self.stats):
+            sigma, mu = self.implied(x[: self.nfree], g)
+            d_sigma, d_mu = self.jacobian(x, g, table, ncols)
+            flat = d_sigma.reshape(ncols, -1)
+            w = self.weights[g]
+            if s.patterns is not None:
+                gmat, gmu = pattern_derivs(sigma, mu, s)
+                grad += w * (flat @ gmat.ravel() + d_mu @ gmu)
+                if need_info:
+                    # expected information summed over missing-data patterns
+                    for b in s.blocks:
+                        sinv = np.linalg.inv(sigma[b.rows])  # (k, q, q)
+                        ds = d_sigma[(slice(None),) + b.rows]  # (ncols, k, q, q)
+                        dm = d_mu[:, b.obs]  # (ncols, k, q)
+                        a = (sinv[None] @ ds @ sinv[None]) * b.w[None, :, None, None]
+                        info += w * 0.5 * ds.reshape(ncols, -1) @ a.reshape(ncols, -1).T
+                        sdm = np.einsum("kij,akj->aki", sinv, dm) * b.w[None, :, None]
+                        info += w * dm.reshape(ncols, -1) @ sdm.reshape(ncols, -1).T
+                continue
+            sinv = np.linalg.inv(sigma)
+            sinv = 0.5 * (sinv + sinv.T)
+            d = s.mean - mu
+            # dF/dSigma (as a function of a symmetric matrix's free elements taken one by one)
+            gmat = sinv - sinv @ (s.cov + np.outer(d, d)) @ sinv
+            gmu = -2.0 * sinv @ d
+            grad += w * (flat @ gmat.ravel() + d_mu @ gmu)
+            if need_info:
+                a = np.matmul(np.matmul(sinv, d_sigma), sinv).reshape(ncols, -1)
+                info += w * (0.5 * flat @ a.T + d_mu @ sinv @ d_mu.T)
+        if need_info:
+            info = 0.5 * (info + info.T)
+        return grad, info
+
+    def gradient(self, x: np.ndarray) -> np.ndarray:
+        """dF/dx in matrix form (cheaper than through the Jacobian; used for Newton steps)."""
+        grad = np.zeros(self.nfree)
+        for g, s in enumerate(self.stats):
+            lam, theta, psi, nu, alpha = self.matrices(x, g)
+            sigma = lam @ psi @ lam.T + theta
+            if s.patterns is not None:
+                gmat, gmu = pattern_derivs(sigma, nu + lam @ alpha, s)
+            else:
+                sinv = np.linalg.inv(sigma)
+                d = s.mean - nu - lam @ alpha
+                gmat = sinv - sinv @ (s.cov + np.outer(d, d)) @ sinv
+                gmat = 0.5 * (gmat + gmat.T)
+                gmu = -2.0 * sinv @ d
+            w = self.weights[g]
+            parts = self._parts[g]
+            d_lam = 2.0 * gmat @ lam @ psi + np.outer(gmu, alpha)
+            lgl = lam.T @ gmat @ lam
+            for kind, mat, sym in (("lambda", d_lam, False), ("theta", gmat, True),
+                                   ("psi", lgl, True)):
+                r, c, f, _ = parts[kind]
+                free = f >= 0
+                r, c, f = r[free], c[free], f[free]
+                vals = mat[r, c] * np.where((r != c) & sym, 2.0, 1.0)
+                np.add.at(grad, f, w * vals)
+            r, _, f, _ = parts["nu"]
+            free = f >= 0
+            np.add.at(grad, f[free], w * gmu[r[free]])
+            r, _, f, _ = parts["alpha"]
+            free = f >= 0
+            np.add.at(grad, f[free], w * (lam.T @ gmu)[r[free]])
+        return grad
+
+    def hessian(self, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+        """Observed Hessian of F by central differences of the analytic gradient."""
+        q = self.nfree
+        hess = np.empty((q, q))
+        for k in range(q):
+            step = h * max(1.0, abs(x[k]))
+            e = np.zeros(q)
+            e[k] = step
+            hess[:, k] = (self.gradient(x + e) - self.gradient(x - e)) / (2 * step)
+        return 0.5 * (hess + hess.T)
+
+    # -- fitting --------------------------------------------------------------------------
+    def start(self) -> np.ndarray:
+        """Starting values: one-factor principal axes per block, half-ish residual variances."""
+        x = np.zeros(self.nfree)
+        count = np.zeros(self.nfree)
+        t = self.table
+        for g, s in enumerate(self.stats):
+            sub = t[t["group"] == g]
+            lam_rows = sub[sub["kind"] == "lambda"]
+            lam = np.zeros((self.p, self.m))
+            psi_diag = np.ones(self.m)
+            for j in range(self.m):
+                blk = lam_rows[lam_rows["col"] == j]
+                idx = blk["row"].to_numpy(int)
+                marker = blk[blk["free"] < 0]["row"].to_numpy(int)
+                c = s.cov[np.ix_(idx, idx)]
+                vals, vecs = np.linalg.eigh(c)
+                load = vecs[:, -1] * np.sqrt(max(vals[-1], 1e-8))
+                mk = int(np.where(idx == marker[0])[0][0]) if len(marker) else 0
+                if abs(load[mk]) < 1e-3 * np.sqrt(c[mk, mk]):
+                    load = np.sqrt(np.maximum(np.diag(c), 1e-8))
+                    mk_val = load[mk]
+                else:
+                    mk_val = load[mk]
+                lam[idx, j] = np.clip(load / mk_val, -10, 10)
+                psi_diag[j] = mk_val ** 2
+            comm = (lam ** 2) @ psi_diag
+            diag_s = np.diag(s.cov)
+            theta = np.maximum(diag_s - comm, 0.2 * diag_s)
+            for kind, r, c, f in zip(sub["kind"], sub["row"], sub["col"], sub["free"]):
+                if f < 0:
+                    continue
+                if kind == "lambda":
+                    v = lam[r, c]
+                elif kind == "theta":
+                    v = theta[r] if r == c else 0.0
+                elif kind == "psi":
+                    v = psi_diag[r] if r == c else 0.0
+                elif kind == "nu":
+                    v = s.mean[r]
+                else:
+                    v = 0.0
+                x[f] += v
+                count[f] += 1
+        return x / np.maximum(count, 1)
+
+    def fit(self, x0: np.ndarray | None = None, max_iter: int = 500, tol: float = 1e-10,
+            trace: list | None = None):
+        """Minimise F; returns (x, F, iterations, converged)."""
+        x = self.start() if x0 is None else np.asarray(x0, float).copy()
+        f = self.objective(x)
+        if not np.isfinite(f):
+            # an unlucky start: fall back to a diagonal-only start
+            x = self._safe_start()
+            f = self.objective(x)
+        converged = False
+        it = 0
+        newton = False
+        hess_chol = None
+        last_grad = np.inf
+        for it in range(1, max_iter + 1):
+            if newton:
+                # near the optimum: Newton steps on the observed Hessian converge quickly where
+                # scoring is only linear for a misfitting model. The Hessian (finite differences
+                # of the analytic gradient) is reused while the gradient keeps shrinking fast.
+                grad = self.gradient(x)
+                gmax = float(np.max(np.abs(grad)))
+                if hess_chol is None or gmax > 0.05 * last_grad:
+                    try:
+                        hess_chol = np.linalg.cholesky(self.hessian(x))
+                    except np.linalg.LinAlgError:
+                        hess_chol = None
+                last_grad = gmax
+                if hess_chol is not None:
+                    step = linalg.cho_solve((hess_chol, True), grad, check_finite=False)
+                else:
+                    _, info = self.derivatives(x)
+                    step = np.linalg.lstsq(2.0 * info, grad, rcond=None)[0]
+            else:
+                grad, info = self.derivatives(x)
+                try:
+                    step = np.linalg.solve(2.0 * info, grad)
+                except np.linalg.LinAlgError:
+                    step = np.linalg.lstsq(2.0 * info, grad, rcond=None)[0]
+            t = 1.0
+            accepted = False
+            for _ in range(30):
+                x_new = x - t * step
+                f_new = self.objective(x_new)
+                if np.isfinite(f_new) and f_new <= f + 1e-14 * max(1.0, abs(f)):
+                    accepted = True
+                    break
+                t *= 0.5
+            if not accepted:
+                if np.max(np.abs(grad)) < 1e-8:
+                    converged = True
+                    break
+                if newton and hess_chol is not None:
+                    hess_chol = None  # a stale Hessian: refresh it and try again
+                    last_grad = np.inf
+                    continue
+                break
+            small = np.max(np.abs(t * step)) < tol * (1.0 + np.max(np.abs(x)))
+            x, f_old, f = x_new, f, f_new
+            if trace is not None:
+                trace.append((f, t, float(np.max(np.abs(grad))), newton))
+            if small or (abs(f_old - f) < 1e-15 and np.max(np.abs(grad)) < 1e-9):
+                converged = True
+                break
+            if not newton and (np.max(np.abs(grad)) < 1e-2 or it >= 8):
+                newton = True
+        if not converged:
+            res = optimize.minimize(
+                self.objective, x, jac=self.gradient,
+                method="L-BFGS-B", options=dict(maxiter=5000, gtol=1e-10, ftol=1e-15))
+            if res.fun <= f:
+                x, f = res.x, float(res.fun)
+            converged = bool(np.max(np.abs(self.gradient(x))) < 1e-5)
+            it += int(res.nit)
+        return x, f, it, converged
+
+    def _safe_start(self) -> np.ndarray:
+        x = np.zeros(self.nfree)
+        t = self.table
+        for g, s in enumerate(self.stats):
+            sub = t[(t["group"] == g) & (t["free"] >= 0)]
+            for kind, r, c, f in zip(sub["kind"], sub["row"], sub["col"], sub["free"]):
+                if kind == "lambda":
+                    x[f] = 0.5
+                elif kind == "theta" and r == c:
+                    x[f] = 0.5 * s.cov[r, r]
+                elif kind == "psi" and r == c:
+                    x[f] = 0.5
+                elif kind == "nu":
+                    x[f] = s.mean[r]
+        return x

@@ -1,0 +1,787 @@
+"""Confirmatory factor analysis (ML) and measurement invariance, agreeing with lavaan.
+
+``cfa(data, model)`` fits a simple-structure measurement model by maximum likelihood with
+lavaan's defaults for ``cfa(model, data, meanstructure = TRUE)``: marker-variable
+identification (first loading of each factor fixed at 1), free latent covariances, free item
+intercepts with latent means fixed at 0, the normal likelihood with N (not N - 1), standard
+errors from the expected information, listwise deletion. Fit measures follow lavaan's
+``fitMeasures`` (CFI truncated to [0, 1], TLI not truncated, RMSEA and its 90% interval from
+the noncentral chi-square, SRMR as lavaan's ``srmr`` including the mean residuals).
+
+``invariance(data, model, group)`` fits the configural, metric (equal loadings) and scalar
+(equal loadings and intercepts) multi-group models as lavaan's ``group.equal`` does and
+tabulates the chi-square difference tests and changes in CFI and RMSEA.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+from threadpoolctl import threadpool_limits
+
+from acap.errors import AcapInputError
+from acap.factor._sem import LOG2PI, Engine, GroupStats, Pattern, build_table, em_h1
+
+__all__ = ["cfa", "CFA", "CFAResult", "FitMeasures", "invariance", "modification_indices"]
+
+_MISSING = ("listwise", "fiml")
+_GROUP_EQUAL = ("loadings", "intercepts")
+
+
+# ---------------------------------------------------------------------------------------
+# results
+# ---------------------------------------------------------------------------------------
+class FitMeasures(Mapping):
+    """Read-only mapping of fit measures (also readable as attributes, e.g. ``fit.cfi``).
+
+    Keys: ``n``, ``ngroups``, ``npar``, ``fmin``, ``chisq``, ``df``, ``pvalue``,
+    ``baseline_chisq``, ``baseline_df``, ``baseline_pvalue``, ``cfi``, ``tli``, ``loglik``,
+    ``unrestricted_loglik``, ``aic``, ``bic``, ``rmsea``, ``rmsea_ci_lower``,
+    ``rmsea_ci_upper``, ``srmr``.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, float]):
+        object.__setattr__(self, "_values", dict(values))
+
+    def __getitem__(self, key: str) -> float:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getattr__(self, key: str) -> float:
+        if key.startswith("_"):  # not a measure (and not yet set while unpickling)
+            raise AttributeError(key)
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __reduce__(self):
+        return (FitMeasures, (self._values,))
+
+    def __setattr__(self, key, value):
+        raise AttributeError("FitMeasures is read-only")
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{k}={v:.6g}" for k, v in self._values.items())
+        return f"FitMeasures({body})"
+
+    def to_series(self) -> pd.Series:
+        """The measures as a pandas Series indexed by name."""
+        return pd.Series(self._values, name="fit", dtype=float)
+
+
+@dataclass(frozen=True)
+class CFAResult:
+    """A fitted confirmatory factor model.
+
+    Attributes
+    ----------
+    fit : FitMeasures
+        Fit measures (chisq, df, pvalue, cfi, tli, rmsea, rmsea_ci_lower, rmsea_ci_upper,
+        srmr, baseline_chisq, baseline_df, aic, bic, loglik, npar, n, ...).
+    loadings : pandas.DataFrame
+        One row per loading (index ``factor=~item``, plus ``[group]`` with several groups):
+        columns factor, item, (group,) est, se, std (lavaan's std.all).
+    params : pandas.DataFrame
+        lavaan-style parameter table: lhs, op, rhs, group, est, se, z, pvalue, std_lv, std_all.
+    model : Mapping[str, tuple[str, ...]]
+        The factors and their items, as fitted.
+    groups : tuple[str, ...]
+        Group labels (one group: ``("all",)``).
+    nobs : Mapping[str, int]
+        Rows used per group after listwise deletion.
+    converged : bool
+        Whether the optimiser met its convergence criterion.
+    iterations : int
+        Optimiser iterations.
+    implied : Mapping[str, tuple[pandas.DataFrame, pandas.Series]]
+        Model-implied covariance matrix and means per group.
+    """
+
+    fit: FitMeasures
+    loadings: pd.DataFrame
+    params: pd.DataFrame
+    model: Mapping[str, tuple[str, ...]]
+    groups: tuple[str, ...]
+    nobs: Mapping[str, int]
+    converged: bool
+    iterations: int
+    implied: Mapping[str, tuple[pd.DataFrame, pd.Series]] = field(repr=False)
+    _state: object = field(repr=False, compare=False, default=None)
+
+    @cached_property
+    def modification_indices(self) -> pd.DataFrame:
+        """lavaan-style modification indices (cross-loadings and residual covariances).
+
+        Columns lhs, op, rhs, (group,) mi, epc, sepc_lv, sepc_all, sorted by mi descending;
+        computed on first access from the expected information, as ``lavaan::modindices``.
+        """
+        with threadpool_limits(1):
+            return _modification_indices(*self._state)
+
+
+# ---------------------------------------------------------------------------------------
+# input checking and sufficient statistics
+# ---------------------------------------------------------------------------------------
+def _parse_model(model) -> dict[str, list[str]]:
+    if not isinstance(model, Mapping) or len(model) == 0:
+        raise AcapInputError("model must be a non-empty mapping {factor: [items]}", "model")
+    parsed: dict[str, list[str]] = {}
+    for factor, items in model.items():
+        where = f"model, factor {factor!r}"
+        if not isinstance(factor, str) or not factor:
+            raise AcapInputError("factor names must be non-empty strings", where)
+        if isinstance(items, str):
+            items = [s for s in items.replace("+", " ").split() if s]
+        if not isinstance(items, Iterable):
+            raise AcapInputError("items must be a list of column names", where)
+        items = list(items)
+        if not all(isinstance(i, str) and i for i in items):
+            raise AcapInputError("items must be non-empty strings (column names)", where)
+        dup = sorted({i for i in items if items.count(i) > 1})
+        if dup:
+            raise AcapInputError(f"item {dup[0]!r} is listed twice", where)
+        if len(items) < 2:
+            what = f"a single item ({items[0]!r})" if items else "no items"
+            raise AcapInputError(f"has {what}; a factor needs at least two items", where)
+        parsed[factor] = items
+    for factor in parsed:
+        for other in parsed.values():
+            if factor in other:
+                raise AcapInputError("a factor cannot have the same name as an item",
+                                     f"model, factor {factor!r}")
+    return parsed
+
+
+def _prepare(data, model, group, covariances, missing="listwise"):
+    if not isinstance(data, pd.DataFrame):
+        try:
+            data = pd.DataFrame(data)
+        except Exception as exc:  # noqa: BLE001 - report any conversion failure the same way
+            raise AcapInputError(f"data must be a table of item responses ({exc})", "data")
+    spec = _parse_model(model)
+    factors = list(spec)
+    items: list[str] = []
+    for f in factors:
+        for i in spec[f]:
+            if i not in items:
+                items.append(i)
+    for f in factors:
+        for i in spec[f]:
+            if i not in data.columns:
+                raise AcapInputError(f"item {i!r} of factor {f!r} is not a column of the data",
+                                     f"model, item {i!r}")
+    pairs = []
+    for pair in covariances or ():
+        if len(pair) != 2 or pair[0] == pair[1]:
+            raise AcapInputError("each residual covariance is a pair of two different items",
+                                 f"covariances, {pair!r}")
+        for i in pair:
+            if i not in items:
+                raise AcapInputError(f"item {i!r} is not an item of the model",
+                                     f"covariances, {pair!r}")
+        a, b = items.index(pair[0]), items.index(pair[1])
+        if (a, b) in pairs or (b, a) in pairs:
+            raise AcapInputError("residual covariance listed twice", f"covariances, {pair!r}")
+        pairs.append((a, b))
+    cols = list(items)
+    if group is not None:
+        if group not in data.columns:
+            raise AcapInputError(f"group column {group!r} is not a column of the data",
+                                 f"group {group!r}")
+        if group in items:
+            raise AcapInputError("the group column cannot also be an item", f"group {group!r}")
+        cols.append(group)
+    sub = data[cols]
+    values = {}
+    for i in items:
+        col = sub[i]
+        if col.dtype == bool or not (pd.api.types.is_numeric_dtype(col) or col.isna().all()):
+            converted = pd.to_numeric(col, errors="coerce")
+            bad = col.notna() & converted.isna()
+            if bad.any():
+                row = bad.to_numpy().nonzero()[0][0]
+                raise AcapInputError(f"non-numeric value {col.iloc[row]!r}",
+                                     f"column {i!r}, row {sub.index[row]!r}")
+            col = converted
+        values[i] = col.astype(float)
+    frame = pd.DataFrame(values, index=sub.index)
+    if group is not None:
+        frame[group] = sub[group]
+    if missing == "fiml":
+        # lavaan's missing = "ml" keeps every row with at least one observed item
+        frame = frame[frame[items].notna().any(axis=1)]
+        if group is not None:
+            frame = frame[frame[group].notna()]
+    else:
+        frame = frame.dropna()  # listwise deletion, as lavaan's default missing = "listwise"
+    p = len(items)
+    if group is None:
+        parts = [("all", frame)]
+    else:
+        if isinstance(data[group].dtype, pd.CategoricalDtype):
+            labels = [c for c in data[group].cat.categories if (frame[group] == c).any()]
+        else:
+            labels = list(pd.unique(data[group].dropna()))  # order of appearance, as lavaan
+        parts = [(lab, frame[frame[group] == lab]) for lab in labels]
+        if len(parts) < 2:
+            raise AcapInputError("needs at least two groups with complete rows",
+                                 f"group {group!r}")
+    group_stats = []
+    for lab, part in parts:
+        n = len(part)
+        where = "data" if group is None else f"group {group!r} = {lab!r}"
+        if n < p + 1:
+            raise AcapInputError(
+                f"has {n} usable rows; at least {p + 1} (items + 1) are needed", where)
+        if missing == "fiml":
+            group_stats.append(_fiml_stats(part[items].to_numpy(float), str(lab), items, where))
+            continue
+        x = part[items].to_numpy(float)
+        mean = x.mean(axis=0)
+        xc = x - mean
+        cov = xc.T @ xc / n  # biased: the ML likelihood uses N
+        sd = np.sqrt(np.diag(cov))
+        if np.any(sd <= 1e-12 * np.maximum(1.0, np.abs(mean))):
+            bad = items[int(np.argmin(sd))]
+            raise AcapInputError("has no variance (every response the same)",
+                                 f"{where}, item {bad!r}")
+        if np.linalg.eigvalsh(cov / np.outer(sd, sd))[0] <= 1e-10:
+            raise AcapInputError("the item covariance matrix is singular (an item is a linear "
+                                 "combination of others)", where)
+        group_stats.append(GroupStats(str(lab), n, mean, cov))
+    loadings = [(j, items.index(i)) for j, f in enumerate(factors) for i in spec[f]]
+    return spec, factors, items, loadings, pairs, group_stats
+
+
+def _fiml_stats(x: np.ndarray, label: str, items: list[str], where: str) -> GroupStats:
+    """Missing-data patterns, EM estimates of the unrestricted model, baseline loglik."""
+    n, p = x.shape
+    mask = ~np.isnan(x)
+    base = 0.0
+    for j in range(p):
+        v = x[mask[:, j], j]
+        if len(v) < 2 or np.ptp(v) <= 1e-12 * max(1.0, abs(v.mean())):
+            raise AcapInputError("has fewer than two distinct observed values", f"{where}, "
+                                 f"item {items[j]!r}")
+        # independence model: each item's own ML mean and variance from its observed values
+        base += -0.5 * len(v) * (LOG2PI + np.log(v.var()) + 1.0)
+    keys, inverse = np.unique(mask, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    patterns = []
+    for k, key in enumerate(keys):
+        rows = x[inverse == k][:, key]
+        m = rows.mean(axis=0)
+        dev = rows - m
+        patterns.append(Pattern(np.nonzero(key)[0], len(rows), m, dev.T @ dev / len(rows)))
+    mu, sigma = em_h1(patterns, p, n)
+    if np.linalg.eigvalsh(sigma)[0] <= 1e-10 * np.max(np.diag(sigma)):
+        raise AcapInputError("the estimated item covariance matrix is singular", where)
+    return GroupStats(label, n, mu, sigma, patterns=patterns, baseline_loglik=base)
+
+
+# ---------------------------------------------------------------------------------------
+# fit measures
+# ---------------------------------------------------------------------------------------
+def _rmsea_ci(x2: float, df: float, n: int, g: int, level: float = 0.90):
+    """lavaan's noncentral chi-square interval for RMSEA (lav_fit_rmsea_ci)."""
+    if not (np.isfinite(x2) and np.isfinite(df)) or df < 1:
+        return 0.0, 0.0
+    upper_p, lower_p = 1 - (1 - level) / 2, (1 - level) / 2
+
+    def cdf(lam):
+        return stats.chi2.cdf(x2, df) if lam <= 0 else stats.ncx2.cdf(x2, df, lam)
+
+    if cdf(0.0) - upper_p < 0:
+        lo = 0.0
+    else:
+        lam = optimize.brentq(lambda l: cdf(l) - upper_p, 0.0, x2, xtol=1e-12)
+        lo = math.sqrt(lam / (n * df)) * math.sqrt(g)
+    n_rmsea = max(n, 4 * x2)
+    if cdf(n_rmsea) - lower_p > 0 or cdf(0.0) - lower_p < 0:
+        hi = 0.0
+    else:
+        lam = optimize.brentq(lambda l: cdf(l) - lower_p, 0.0, n_rmsea, xtol=1e-12)
+        hi = math.sqrt(lam / (n * df)) * math.sqrt(g)
+    return lo, hi
+
+
+def _srmr_group(s: GroupStats, sigma: np.ndarray, mu: np.ndarray) -> float:
+    """lavaan's ``srmr`` for one group: Bentler's residual correlations plus mean residuals."""
+    sd = np.sqrt(np.diag(s.cov))
+    r_cov = (s.cov - sigma) / np.outer(sd, sd)
+    r_mean = (s.mean - mu) / sd
+    p = len(sd)
+    tri = r_cov[np.tril_indices(p)]
+    return math.sqrt((np.sum(tri ** 2) + np.sum(r_mean ** 2)) / (p * (p + 1) / 2 + p))
+
+
+def _fit_measures(engine: Engine, x: np.ndarray, fmin2: float, npar: int) -> FitMeasures:
+    p, g_n, n = engine.p, engine.ngroups, engine.ntotal
+    chisq = n * fmin2
+    df = g_n * (p * (p + 1) / 2 + p) - npar
+    pvalue = float(stats.chi2.sf(chisq, df)) if df > 0 else float("nan")
+    # baseline: independent items with free means and variances in every group
+    base = sum(2.0 * (s.h1_loglik - s.baseline_loglik) for s in engine.stats)
+    base_df = g_n * p * (p - 1) / 2
+    t1 = max(chisq - df, 0.0)
+    t2 = max(chisq - df, base - base_df, 0.0)
+    cfi = 1.0 if (math.isclose(t1, 0.0, abs_tol=1.5e-8) and math.isclose(t2, 0.0, abs_tol=1.5e-8)) \
+        else 1.0 - t1 / t2
+    tt1 = (chisq - df) * base_df
+    tt2 = (base - base_df) * df
+    tli = 1.0 - tt1 / tt2 if (df > 0 and abs(tt2) > 0) else 1.0
+    logl = 0.0
+    unres = 0.0
+    srmr = 0.0
+    fg = engine.group_f(x)
+    for gi, s in enumerate(engine.stats):
+        # F_g is the discrepancy from the unrestricted model: logl_g = logl_h1,g - N_g F_g / 2
+        logl += s.h1_loglik - 0.5 * s.n * fg[gi]
+        unres += s.h1_loglik
+        sigma, mu = engine.implied(x, gi)
+        srmr += s.n / n * _srmr_group(s, sigma, mu)
+    rmsea = math.sqrt(max(chisq / (n * df) - 1.0 / n, 0.0)) * math.sqrt(g_n) if df > 0 else 0.0
+    lo, hi = _rmsea_ci(chisq, df, n, g_n)
+    return FitMeasures(dict(
+        n=float(n), ngroups=float(g_n), npar=float(npar), fmin=fmin2 / 2, chisq=chisq,
+        df=float(df), pvalue=pvalue, baseline_chisq=base, baseline_df=float(base_df),
+        baseline_pvalue=float(stats.chi2.sf(base, base_df)), cfi=cfi, tli=tli, loglik=logl,
+        unrestricted_loglik=unres, aic=-2 * logl + 2 * npar, bic=-2 * logl + npar * math.log(n),
+        rmsea=rmsea, rmsea_ci_lower=lo, rmsea_ci_upper=hi, srmr=srmr))
+
+
+# ---------------------------------------------------------------------------------------
+# parameter table, standardisation
+# ---------------------------------------------------------------------------------------
+def _standardise(kind, r, c, est, lam, theta, psi, sigma):
+    """(std_lv, std_all) for one parameter, as lavaan's standardizedSolution."""
+    sd_ov = np.sqrt(np.diag(sigma))
+    sd_lv = np.sqrt(np.maximum(np.diag(psi), 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "lambda":
+            return est * sd_lv[c], est * sd_lv[c] / sd_ov[r]
+        if kind == "theta":
+            if r == c:
+                return est, est / sigma[r, r]
+            return est, est / math.sqrt(theta[r, r] * theta[c, c]) \
+                if theta[r, r] * theta[c, c] > 0 else float("nan")
+        if kind == "psi":
+            v = est / (sd_lv[r] * sd_lv[c])
+            return v, v
+        if kind == "nu":
+            return est, est / sd_ov[r]
+        v = est / sd_lv[r]
+        return v, v
+
+
+def _param_table(engine: Engine, x: np.ndarray, vcov: np.ndarray) -> pd.DataFrame:
+    t = engine.table
+    mats = [engine.matrices(x, g) for g in range(engine.ngroups)]
+    sigmas = [engine.implied(x, g)[0] for g in range(engine.ngroups)]
+    se_free = np.sqrt(np.clip(np.diag(vcov), 0, None)) if vcov is not None \
+        else np.full(engine.nfree, np.nan)
+    rows = []
+    for rec in t.itertuples(index=False):
+        lam, theta, psi, nu, alpha = mats[rec.group]
+        if rec.free >= 0:
+            est, se = float(x[rec.free]), float(se_free[rec.free])
+        else:
+            est, se = float(rec.value), 0.0
+        z = est / se if (rec.free >= 0 and se > 0) else float("nan")
+        pv = 2 * stats.norm.sf(abs(z)) if np.isfinite(z) else float("nan")
+        std_lv, std_all = _standardise(rec.kind, rec.row, rec.col, est, lam, theta, psi,
+                                       sigmas[rec.group])
+        rows.append((rec.lhs, rec.op, rec.rhs, rec.group + 1, est, se, z, pv, std_lv, std_all))
+    return pd.DataFrame(rows, columns=["lhs", "op", "rhs", "group", "est", "se", "z", "pvalue",
+                                       "std_lv", "std_all"])
+
+
+# ---------------------------------------------------------------------------------------
+# modification indices
+# ---------------------------------------------------------------------------------------
+def _modification_indices(engine: Engine, x: np.ndarray, info: np.ndarray,
+                          group_labels: tuple[str, ...]) -> pd.DataFrame:
+    t = engine.table
+    p, m = engine.p, engine.m
+    extra = []
+    k = engine.nfree
+    for g in range(engine.ngroups):
+        sub = t[t["group"] == g]
+        lam = sub[sub.kind == "lambda"]
+        lam_set = set(zip(lam["row"], lam["col"]))
+        th = sub[sub.kind == "theta"]
+        th_set = set(zip(th["row"], th["col"]))
+        psi_diag = sub[(sub.kind == "psi") & (sub.row == sub.col)]
+        factors = {int(c): lhs for lhs, c in zip(psi_diag["lhs"], psi_diag["row"])}
+        items = {int(r): lhs for lhs, r in zip(sub.loc[sub.kind == "nu", "lhs"],
+                                               sub.loc[sub.kind == "nu", "row"])}
+        for j in range(m):
+            for i in range(p):
+                if (i, j) not in lam_set:
+                    extra.append(dict(lhs=factors[j], op="=~", rhs=items[i], group=g,
+                                      kind="lambda", row=i, col=j, free=k, value=0.0))
+                    k += 1
+        for a in range(p):
+            for b in range(a + 1, p):
+                if (b, a) not in th_set:
+                    extra.append(dict(lhs=items[a], op="~~", rhs=items[b], group=g,
+                                      kind="theta", row=b, col=a, free=k, value=0.0))
+                    k += 1
+    cols = ["lhs", "op", "rhs", "group", "mi", "epc", "sepc_lv", "sepc_all"]
+    if not extra:
+        return pd.DataFrame(columns=cols if engine.ngroups > 1 else
+                            [c for c in cols if c != "group"])
+    ext = pd.concat([t, pd.DataFrame(extra)], ignore_index=True)
+    x_ext = np.concatenate([x, np.zeros(k - engine.nfree)])
+    grad, full = engine.derivatives(x_ext, table=ext, ncols=k)
+    score = -0.5 * grad  # gradient of the per-observation loglikelihood
+    mod = np.arange(engine.nfree)
+    add = np.arange(engine.nfree, k)
+    i11 = full[np.ix_(add, add)]
+    i12 = full[np.ix_(add, mod)]
+    i22 = full[np.ix_(mod, mod)] if info is None else info
+    v = np.diag(i11) - np.einsum("ij,ji->i", i12, np.linalg.solve(i22, i12.T))
+    v = np.where(v < np.finfo(float).eps ** (1 / 3), np.nan, v)
+    n = engine.ntotal
+    s_add = score[add]
+    mi = n * s_add ** 2 / v
+    epc = s_add / v
+    rows = []
+    for e, mi_, epc_ in zip(extra, mi, epc):
+        lam, theta, psi, _, _ = engine.matrices(x, e["group"])
+        sigma = engine.implied(x, e["group"])[0]
+        if e["kind"] == "lambda":
+            sd_lv = math.sqrt(psi[e["col"], e["col"]]) if psi[e["col"], e["col"]] > 0 else np.nan
+            lv, al = epc_ * sd_lv, epc_ * sd_lv / math.sqrt(sigma[e["row"], e["row"]])
+        else:
+            prod = theta[e["row"], e["row"]] * theta[e["col"], e["col"]]
+            lv, al = epc_, epc_ / math.sqrt(prod) if prod > 0 else np.nan
+        rows.append((e["lhs"], e["op"], e["rhs"], group_labels[e["group"]], mi_, epc_, lv, al))
+    out = pd.DataFrame(rows, columns=cols)
+    out = out[out["mi"].notna()]
+    out = out.sort_values("mi", ascending=False, kind="stable").reset_index(drop=True)
+    if engine.ngroups == 1:
+        out = out.drop(columns="group")
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# fitting
+# ---------------------------------------------------------------------------------------
+def _fit(data, model, group=None, group_equal=(), covariances=(), missing="listwise"):
+    # the sufficient statistics are computed outside the limit (big matrix products can use
+    # threads); the optimiser works on p x p matrices where BLAS threads only add overhead
+    prepared = _prepare_fit(data, model, group, group_equal, covariances, missing)
+    with threadpool_limits(1):
+        return _fit_prepared(*prepared)
+
+
+def _prepare_fit(data, model, group, group_equal, covariances, missing):
+    if missing not in _MISSING:
+        raise AcapInputError(f"unknown missing-data method {missing!r}; use one of {_MISSING}",
+                             "missing")
+    if isinstance(group_equal, str):
+        group_equal = (group_equal,)
+    for ge in group_equal:
+        if ge not in _GROUP_EQUAL:
+            raise AcapInputError(f"unknown constraint {ge!r}; use any of {_GROUP_EQUAL}",
+                                 "group_equal")
+    if "intercepts" in group_equal and "loadings" not in group_equal:
+        raise AcapInputError("equal intercepts need equal loadings too", "group_equal")
+    if group_equal and group is None:
+        raise AcapInputError("equality constraints need a group column", "group_equal")
+    return (_prepare(data, model, group, covariances, missing), tuple(group_equal))
+
+
+def _fit_prepared(prepared, group_equal):
+    spec, factors, items, loadings, pairs, gstats = prepared
+    p, m = len(items), len(factors)
+    table = build_table(factors, items, loadings, len(gstats),
+                        equal_loadings="loadings" in group_equal,
+                        equal_intercepts="intercepts" in group_equal, residual_covs=pairs)
+    engine = Engine(table, p, m, gstats)
+    npar = engine.nfree
+    df = len(gstats) * (p * (p + 1) / 2 + p) - npar
+    if df < 0:
+        raise AcapInputError(f"the model has more parameters ({npar}) than moments; "
+                             f"it is not identified (df = {df:g})", "model")
+    x, fmin2, iters, converged = engine.fit()
+    if not converged:
+        warnings.warn("CFA did not converge; estimates may be unreliable", RuntimeWarning,
+                      stacklevel=4)
+    _, info = engine.derivatives(x)
+    fiml = any(s.patterns is not None for s in gstats)
+    try:
+        if fiml:
+            # lavaan's default for missing = "ml": observed information (Hessian of -logl)
+            vcov = np.linalg.inv(0.5 * engine.ntotal * engine.hessian(x))
+        else:
+            vcov = np.linalg.inv(engine.ntotal * info)
+        if np.any(np.diag(vcov) < 0):
+            raise np.linalg.LinAlgError("negative variances")
+    except np.linalg.LinAlgError:
+        warnings.warn("the information matrix is singular: standard errors are not available "
+                      "(the model may not be identified)", RuntimeWarning, stacklevel=4)
+        vcov = None
+    fit = _fit_measures(engine, x, fmin2, npar)
+    params = _param_table(engine, x, vcov)
+    var_rows = params[(params["op"] == "~~") & (params["lhs"] == params["rhs"])]
+    if (var_rows["est"] < 0).any():
+        # a Heywood case: lavaan warns too and, like lavaan, the estimates are kept as they are
+        worst = var_rows.loc[var_rows["est"].idxmin()]
+        warnings.warn(f"some estimated variances are negative (e.g. {worst['lhs']}: "
+                      f"{worst['est']:.3g}); the model may be misspecified or N too small",
+                      RuntimeWarning, stacklevel=4)
+    labels = tuple(s.label for s in gstats)
+    params["group"] = params["group"].astype(int)
+    lo = params[params["op"] == "=~"].copy()
+    lo = lo.rename(columns={"lhs": "factor", "rhs": "item", "std_all": "std"})
+    if len(gstats) > 1:
+        lo["group"] = [labels[g - 1] for g in lo["group"]]
+        lo.index = [f"{f}=~{i} [{g}]" for f, i, g in zip(lo["factor"], lo["item"], lo["group"])]
+        lo = lo[["factor", "item", "group", "est", "se", "std"]]
+    else:
+        lo.index = [f"{f}=~{i}" for f, i in zip(lo["factor"], lo["item"])]
+        lo = lo[["factor", "item", "est", "se", "std"]]
+    lo.index.name = "parameter"
+    implied = {}
+    for g, s in enumerate(gstats):
+        sigma, mu = engine.implied(x, g)
+        implied[s.label] = (pd.DataFrame(sigma, index=items, columns=items),
+                            pd.Series(mu, index=items, name="mean"))
+    return CFAResult(
+        fit=fit, loadings=lo, params=params,
+        model={f: tuple(v) for f, v in spec.items()}, groups=labels,
+        nobs={s.label: s.n for s in gstats}, converged=converged, iterations=iters,
+        implied=implied, _state=(engine, x, info, labels))
+
+
+def cfa(data, model, *, group=None, group_equal=(), covariances=(), missing="listwise"):
+    """Confirmatory factor analysis by maximum likelihood, as lavaan's ``cfa``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Item responses, one row per respondent (non-numeric cells are an error; rows with a
+        missing item are dropped, as lavaan's default listwise deletion).
+    model : Mapping[str, Sequence[str]]
+        ``{factor: [items]}``; the first item of each factor is its marker (loading 1). An
+        item may load on more than one factor.
+    group : str, optional
+        Column holding group labels, for a multi-group model (groups in order of first
+        appearance, or category order for a categorical column).
+    group_equal : sequence of {"loadings", "intercepts"}, optional
+        Equality constraints across groups, as lavaan's ``group.equal``.
+    covariances : sequence of (item, item), optional
+        Residual covariances to free.
+    missing : {"listwise", "fiml"}
+        ``"listwise"`` (lavaan's default) drops rows with any missing item; ``"fiml"`` is
+        full-information ML as lavaan's ``missing = "ml"``: every row with at least one item,
+        chi-square against the EM-estimated unrestricted model, SRMR from the EM moments, and
+        standard errors from the observed information (lavaan's default for that case).
+
+    Returns
+    -------
+    CFAResult
+        ``.fit`` (fit measures), ``.loadings``, ``.params`` (lavaan-style parameter table),
+        ``.modification_indices``.
+
+    Raises
+    ------
+    AcapInputError
+        Unknown item, factor with a single item, a group with too few complete rows, an
+        unidentified model, non-numeric or constant items.
+
+    References
+    ----------
+    Rosseel, Y. (2012). lavaan: An R package for structural equation modeling. Journal of
+    Statistical Software, 48(2), 1-36.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> f = rng.normal(size=(300, 1))
+    >>> df = pd.DataFrame(f @ [[.8, .7, .6, .7]] + rng.normal(scale=.6, size=(300, 4)),
+    ...                   columns=["a", "b", "c", "d"])
+    >>> res = cfa(df, {"acap": ["a", "b", "c", "d"]})
+    >>> res.fit["df"]
+    2.0
+    >>> list(res.loadings["item"])
+    ['a', 'b', 'c', 'd']
+    """
+    return _fit(data, model, group=group, group_equal=group_equal, covariances=covariances,
+                missing=missing)
+
+
+class CFA:
+    """Estimator form of :func:`cfa` (scikit-learn style).
+
+    Parameters
+    ----------
+    model : Mapping[str, Sequence[str]]
+        ``{factor: [items]}``.
+    group, group_equal, covariances, missing
+        As in :func:`cfa`.
+
+    Attributes
+    ----------
+    result_ : CFAResult
+    fit_ : FitMeasures
+    loadings_ : pandas.DataFrame
+    params_ : pandas.DataFrame
+    modification_indices_ : pandas.DataFrame (computed on first access)
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(2)
+    >>> f = rng.normal(size=(200, 1))
+    >>> df = pd.DataFrame(f @ [[.8, .7, .6]] + rng.normal(scale=.6, size=(200, 3)),
+    ...                   columns=["a", "b", "c"])
+    >>> est = CFA({"f": ["a", "b", "c"]}).fit(df)
+    >>> est.fit_["df"]
+    0.0
+    """
+
+    def __init__(self, model, *, group=None, group_equal=(), covariances=(),
+                 missing="listwise"):
+        self.model = model
+        self.group = group
+        self.group_equal = group_equal
+        self.covariances = covariances
+        self.missing = missing
+
+    def fit(self, data, y=None):
+        """Fit the model to ``data``; returns self."""
+        self.result_ = _fit(data, self.model, group=self.group, group_equal=self.group_equal,
+                            covariances=self.covariances, missing=self.missing)
+        self.fit_ = self.result_.fit
+        self.loadings_ = self.result_.loadings
+        self.params_ = self.result_.params
+        self.converged_ = self.result_.converged
+        return self
+
+    @property
+    def modification_indices_(self) -> pd.DataFrame:
+        return self.result_.modification_indices
+
+
+def modification_indices(result_or_data, model=None, *, minimum=0.0, **kwargs) -> pd.DataFrame:
+    """Modification indices for fixed-to-zero cross-loadings and residual covariances.
+
+    Parameters
+    ----------
+    result_or_data : CFAResult or pandas.DataFrame
+        A fitted result, or data to fit ``model`` to first.
+    model : Mapping[str, Sequence[str]], optional
+        Needed when data are given.
+    minimum : float
+        Keep rows with ``mi`` above this value.
+    **kwargs
+        Passed to :func:`cfa` when fitting.
+
+    Returns
+    -------
+    pandas.DataFrame
+        lhs, op, rhs, mi, epc, sepc_lv, sepc_all, sorted by mi descending
+        (as ``lavaan::modindices(fit, sort. = TRUE)``).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(3)
+    >>> f = rng.normal(size=(300, 2))
+    >>> load = np.array([[.8, .7, .6, 0, 0, 0], [0, 0, 0, .7, .6, .8]])
+    >>> df = pd.DataFrame(f @ load + rng.normal(scale=.6, size=(300, 6)), columns=list("abcdef"))
+    >>> mi = modification_indices(df, {"f1": ["a", "b", "c"], "f2": ["d", "e", "f"]})
+    >>> list(mi.columns)
+    ['lhs', 'op', 'rhs', 'mi', 'epc', 'sepc_lv', 'sepc_all']
+    """
+    if isinstance(result_or_data, CFAResult):
+        res = result_or_data
+    else:
+        if model is None:
+            raise AcapInputError("a model is needed to fit the data", "model")
+        res = cfa(result_or_data, model, **kwargs)
+    out = res.modification_indices
+    if minimum > 0:
+        out = out[out["mi"] > minimum].reset_index(drop=True)
+    return out
+
+
+def invariance(data, model, group, *, missing="listwise") -> pd.DataFrame:
+    """Configural, metric and scalar measurement invariance across groups (ML, as lavaan).
+
+    Fits the model with free parameters in every group (configural), with equal loadings
+    (metric; lavaan ``group.equal = "loadings"``) and with equal loadings and intercepts
+    (scalar; ``c("loadings", "intercepts")``, latent means fixed at 0 in the first group and
+    free in the others), and compares each with the row before by the chi-square difference
+    test (``lavaan::lavTestLRT``) and the changes in CFI and RMSEA.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Item responses plus the group column.
+    model : Mapping[str, Sequence[str]]
+        ``{factor: [items]}``.
+    group : str
+        Column with group labels.
+    missing : {"listwise", "fiml"}
+        Missing-data handling, as in :func:`cfa`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed ``["configural", "metric", "scalar"]``; columns chisq, df, pvalue, cfi, tli,
+        rmsea, rmsea_ci_lower, rmsea_ci_upper, srmr, aic, bic, npar, delta_chisq, delta_df,
+        delta_pvalue, delta_cfi, delta_rmsea (differences are against the previous row).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(4)
+    >>> f = rng.normal(size=(400, 1))
+    >>> df = pd.DataFrame(f @ [[.8, .7, .6, .7]] + rng.normal(scale=.6, size=(400, 4)),
+    ...                   columns=["a", "b", "c", "d"])
+    >>> df["org"] = np.repeat(["icb", "la"], 200)
+    >>> tab = invariance(df, {"acap": ["a", "b", "c", "d"]}, "org")
+    >>> list(tab.index)
+    ['configural', 'metric', 'scalar']
+    """
+    if group is None:
+        raise AcapInputError("invariance needs a group column", "group")
+    steps = {"configural": (), "metric": ("loadings",), "scalar": ("loadings", "intercepts")}
+    rows = {}
+    for name, eq in steps.items():
+        res = _fit(data, model, group=group, group_equal=eq, missing=missing)
+        f = res.fit
+        rows[name] = {k: f[k] for k in ("chisq", "df", "pvalue", "cfi", "tli", "rmsea",
+                                         "rmsea_ci_lower", "rmsea_ci_upper", "srmr", "aic",
+                                         "bic", "npar")}
+    tab = pd.DataFrame.from_dict(rows, orient="index")
+    d_chisq = tab["chisq"].diff()
+    d_df = tab["df"].diff()
+    tab["delta_chisq"] = d_chisq
+    tab["delta_df"] = d_df
+    tab["delta_pvalue"] = [float("nan") if not np.isfinite(c) else
+                           float(stats.chi2.sf(max(c, 0.0), d)) for c, d in zip(d_chisq, d_df)]
+    tab["delta_cfi"] = tab["cfi"].diff()
+    tab["delta_rmsea"] = tab["rmsea"].diff()
+    tab.index.name = "model"
+    return tab
