@@ -508,6 +508,8 @@ def _apply_suppression(table, counts, min_n, n, values, already, old_reason, gro
         reason = np.where(already & (old_reason != ""), old_reason, reason)
     if group_codes is not None and len(group_codes):
         n_groups = int(group_codes.max()) + 1
+        if total_hidden is not None:
+            n_groups = max(n_groups, len(total_hidden))
         n_flagged = np.bincount(group_codes, weights=flag, minlength=n_groups)
         lonely = n_flagged == 1
         if total_hidden is not None:
@@ -800,7 +802,10 @@ def organisation_results(
         fpc = np.where(np.isnan(big_n2), 1.0,
                        np.where(big_n2 > 1, np.sqrt(np.maximum(big_n2 - count, 0) / (big_n2 - 1)), 0.0))
         sd = np.sqrt(var)
-        tcrit = np.where(count > 1, stats.t.ppf(0.5 + level / 2, np.maximum(count - 1, 1)), np.nan)
+        # t quantiles for the few distinct group sizes only (ppf is slow per element)
+        sizes, inverse = np.unique(count, return_inverse=True)
+        tcrit = stats.t.ppf(0.5 + level / 2, np.maximum(sizes - 1, 1))[inverse].reshape(count.shape)
+        tcrit = np.where(count > 1, tcrit, np.nan)
         half = tcrit * sd / np.sqrt(count) * fpc
 
     # agreement: rwg(j) from items where given, else single-item rwg of the scale score
