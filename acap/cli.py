@@ -115,9 +115,16 @@ def demo(
     scales = list(res.scored.scores.scales.columns)
     typer.echo("\nBetween-organisation reliability of the scales (ICC(1), ICC(2)):")
     typer.echo(_fmt(rel.loc[scales, ["icc1", "icc2"]]))
-    for line in res.extras.get("summary_lines", []):
-        typer.echo(line)
-    typer.echo(f"\nWrote {len(res.files)} files to {res.out_dir}/ in {time.perf_counter() - t0:.1f} s.")
+    if "network" in res.extras:
+        links = res.extras["network"]["links"]
+        cols = ["n_nodes", "density", "board_density", "reciprocity", "betweenness_centralization", "response_rate"]
+        typer.echo("\nAdvice networks (simulated): density, board density, reciprocity, centralization, response:")
+        typer.echo(_fmt(links.org_network[[c for c in cols if c in links.org_network.columns]]))
+        ind = links.individual.reset_index()
+        top = ind[ind["scale"].isin(["potential", "realised"])].set_index(["scale", "measure"])
+        typer.echo("\nACAP and network position (within-organisation permutation p-values):")
+        typer.echo(_fmt(top[["n", "pearson_r", "slope", "p_slope"]], digits=3))
+    typer.echo(f"\nWrote {len(res.files)} results to {res.out_dir}/ in {time.perf_counter() - t0:.1f} s.")
 
 
 def main():  # pragma: no cover - console entry point

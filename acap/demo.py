@@ -61,13 +61,57 @@ def run_demo(out_dir: str | Path = "acap-demo", seed: int = 2024, n_organisation
     sim = simulate(n_organisations=n_organisations, seed=seed, bank=bank)
     scored = score_and_aggregate(sim.responses, bank, invited=sim.organisations["invited"])
     head = headline(scored)
+    net_files, net_extras = network_stage(scored, seed=seed)
     files = {
         "data/responses.csv": csv_writer(sim.responses, index=False),
         "data/organisations.csv": csv_writer(sim.organisations),
         **scoring_files(scored),
+        **net_files,
     }
     written = write_all(out_dir, files)
-    return DemoResult(out_dir=Path(out_dir), files=written, simulation=sim, scored=scored, headline=head)
+    return DemoResult(out_dir=Path(out_dir), files=written, simulation=sim, scored=scored, headline=head,
+                      extras={"network": net_extras})
+
+
+def network_stage(scored: Scored, seed: int, score: str = "potential", n_perm: int = 1000) -> tuple[dict, dict]:
+    """Simulate advice networks for the scored organisations, measure them and link them to ACAP.
+
+    Tie probability rises with the respondent's ``score`` in the simulation, so the linking
+    analyses have a known effect to find. Returns the files to write and a summary.
+    """
+    from acap.network import export_all, link_networks, simulate_networks, split_organisations
+
+    people = scored.scores.background.reset_index()[["respondent_id", "organisation", "role"]]
+    people[score] = scored.scores.composites[score].to_numpy()
+    nets = simulate_networks(people.dropna(subset=[score]), seed=seed, score=score, score_effect=0.5)
+    individual = scored.scores.scales.join(scored.scores.composites[["potential", "realised"]])
+    org_means = scored.organisations.table["mean"].unstack("scale")[list(individual.columns)]
+    links = link_networks(nets.edges, nets.nodes, individual, org_means.dropna(how="all"),
+                          dyadic_score=score, n_perm=n_perm, seed=seed)
+    files = {
+        "network/ties.csv": csv_writer(nets.edges, index=False),
+        "network/people.csv": csv_writer(nets.nodes, index=False),
+        "network/outside_contacts.csv": csv_writer(nets.contacts, index=False),
+        "network/node_metrics.csv": csv_writer(links.metrics),
+        "network/organisations.csv": csv_writer(links.org_network),
+        "network/link_individual.csv": csv_writer(links.individual),
+        "network/link_organisation.csv": csv_writer(links.organisation),
+        "network/link_dyadic.csv": csv_writer(links.dyadic),
+    }
+    for org, net in split_organisations(nets.edges, nets.nodes, nets.contacts).items():
+        slug = "".join(c if c.isalnum() else "-" for c in org.lower()).strip("-")
+        files[f"network/gephi/{slug}"] = _directory_writer(export_all, net)
+    return files, {"links": links, "networks": nets}
+
+
+def _directory_writer(export, network):
+    """A writer that fills a folder with one organisation's network exports."""
+
+    def write(path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        export(network, path)
+
+    return write
 
 
 def scoring_files(scored: Scored) -> dict:

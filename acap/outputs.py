@@ -56,6 +56,8 @@ def write_all(out_dir: str | os.PathLike, files: Mapping[str, Writer]) -> list[P
         for rel in files:
             dest = out / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
+            if (stage / rel).is_dir() and dest.is_dir():
+                shutil.rmtree(dest)  # a folder result (e.g. one network's exports) replaces the old one whole
             os.replace(stage / rel, dest)
             final.append(dest)
         return final
