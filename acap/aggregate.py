@@ -37,6 +37,7 @@ from scipy import stats
 from acap.errors import AcapInputError
 
 __all__ = [
+    "ROLE_NOT_STATED",
     "ICCResult",
     "OrganisationResults",
     "icc",
@@ -575,11 +576,6 @@ class OrganisationResults:
     level: float
     n_points: int
     null_variance: float
-
-
-def _first_bad(frame: pd.DataFrame, bad: np.ndarray) -> tuple:
-    row, col = np.argwhere(bad)[0]
-    return frame.index[row], frame.columns[col]
 
 
 def _check_range(arr: np.ndarray, scores: pd.DataFrame, cols: list[str], n_points: int, what: str) -> None:

@@ -498,3 +498,12 @@ def test_scale_nobody_answered_and_categorical_ids():
     assert res.reliability.loc["x", "n_groups"] == 2
     assert list(res.by_role.index.get_level_values("scale").unique()) == ["x"]
     assert res.by_role.loc[(7, ROLE_NOT_STATED, "x"), "suppressed"]
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import acap.aggregate
+
+    result = doctest.testmod(acap.aggregate, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 8 and result.failed == 0
