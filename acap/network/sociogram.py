@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from acap.errors import AcapInputError
-from acap.network.export import betweenness_sizes, degree_colours, export_labels
-from acap.network.model import OUTSIDE_CATEGORIES, AdviceNetwork, validate_contacts, validate_nodes, validate_ties
+from acap.network.export import _inputs, betweenness_sizes, degree_colours
+from acap.network.model import OUTSIDE_CATEGORIES, AdviceNetwork, validate_contacts
 
 _CATEGORY_COLOUR = "#2a9d8f"
 _LEFT, _RIGHT, _BOTTOM, _TOP = 0.02, 0.98, 0.02, 0.94
@@ -94,21 +94,10 @@ def draw_sociogram(network, path, nodes: pd.DataFrame | None = None, *,
     from matplotlib.collections import LineCollection, PolyCollection
 
     if isinstance(network, AdviceNetwork):
-        edges, nodes, names_enabled = network.ties, network.nodes, network.names_enabled
         contacts = network.contacts if contacts is None else contacts
         title = title if title is not None else network.organisation or None
-    else:
-        edges = network
-    if nodes is None:
-        e0 = validate_ties(edges, check_frequency=False)
-        nodes = pd.DataFrame({"id": pd.unique(np.concatenate([e0.source, e0.target]))})
-    nd = validate_nodes(nodes)
-    e = validate_ties(edges, nd["id"], check_frequency=False)
-    if metrics is None:
-        from acap.network.metrics import node_metrics
-        metrics = node_metrics(e, nd)
-    met = metrics.reindex(pd.Index(nd["id"]))
-    _, lab = export_labels(nd, names_enabled)
+    # the same validated ties, roster, metrics and labels as the exports
+    e, nd, met, _, lab = _inputs(network, nodes, metrics, names_enabled)
     bad = [f for f in formats if f not in ("png", "svg", "pdf")]
     if bad:
         raise AcapInputError(f"unknown image format(s) {bad}", "draw_sociogram")
