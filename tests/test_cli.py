@@ -25,6 +25,20 @@ def test_demo_runs_end_to_end(tmp_path):
     # suppressed rows publish no numbers
     hidden = results[results["suppressed"]]
     assert hidden["mean"].isna().all()
+    # advice networks: metrics, links and a Gephi file per organisation that parses as GEXF 1.3
+    import xml.etree.ElementTree as ET
+
+    metrics = pd.read_csv(out / "network/node_metrics.csv")
+    assert {"betweenness_norm", "constraint", "in_degree"} <= set(metrics.columns)
+    links = pd.read_csv(out / "network/link_individual.csv")
+    assert {"pearson_r", "slope", "p_slope"} <= set(links.columns)
+    gexf = sorted((out / "network/gephi").glob("*/*.gexf"))
+    assert len(gexf) == 12
+    root = ET.parse(gexf[0]).getroot()
+    assert root.tag == "{http://gexf.net/1.3}gexf"
+    assert len(list(root.iter("{http://gexf.net/1.3/viz}color"))) > 0
+    labels = [n.get("label") for n in root.iter("{http://gexf.net/1.3}node")]
+    assert labels and all(lab.startswith("P") and lab[1:].isdigit() for lab in labels)  # pseudonymous
 
 
 def test_score_command(tmp_path):
