@@ -95,6 +95,47 @@ def score(
 
 @app.command()
 @_one_line_errors
+def validate(
+    data: Annotated[Path, typer.Argument(help="Responses table: CSV, XLSX or SPSS .sav.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.html, report.json and the CSV tables.")],
+    bank: Annotated[Optional[Path], typer.Option("--bank", help="Item bank YAML (default: acap v1).")] = None,
+    model: Annotated[Optional[Path], typer.Option(
+        "--model", help="Measurement model, YAML or JSON {factor: [item IDs]} (default: the bank's scales).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed (parallel analysis, rotation starts, two-stage CFA).")] = 2024,
+):
+    """Psychometric validation report of the questionnaire on a responses table (HTML + JSON)."""
+    from acap.outputs import write_all
+    from acap.report_html import validation_files
+    from acap.validate import validation_report
+
+    t0 = time.perf_counter()
+    rep = validation_report(data, bank=bank, model=model, seed=seed)
+    files = write_all(out, validation_files(rep, prefix=""))
+    m = rep.meta
+    typer.echo(f"Validated {m['n_items']} items in {m['n_scales']} scales on {m['n_respondents']} respondents "
+               f"from {m['n_organisations']} organisations (bank {m['bank']} {m['bank_version']}, "
+               f"data sha256 {m['data_sha256'][:12]}...).\n")
+    _echo_validation(rep)
+    typer.echo(f"\nWrote {len(files)} files to {out}/ (open {out / 'report.html'}) in {time.perf_counter() - t0:.1f} s.")
+
+
+def _echo_validation(rep) -> None:
+    """The verdict table and CFA fit of a validation report."""
+    v = rep.verdicts[["n_items", "alpha", "omega_total", "min_item_rest", "icc2", "invariance", "verdict",
+                      "organisation_level"]]
+    typer.echo(_fmt(v.rename(columns={"n_items": "items", "omega_total": "omega", "min_item_rest": "min_r_drop",
+                                      "organisation_level": "org_level"})))
+    cf = rep.cfa.values
+    if "cfi" in cf:
+        typer.echo(f"\nCFA ({cf['missing']}): CFI {cf['cfi']:.3f}, TLI {cf['tli']:.3f}, RMSEA {cf['rmsea']:.3f}, "
+                   f"SRMR {cf['srmr']:.3f} -> {cf['verdict']}")
+    skipped = [name for name, s in rep.sections().items() if s.status != "ok"]
+    if skipped:
+        typer.echo("Sections not fully computed (see the report): " + ", ".join(skipped))
+
+
+@app.command()
+@_one_line_errors
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for the demo results.")] = Path("acap-demo"),
     seed: Annotated[int, typer.Option(help="Random seed.")] = 2024,
@@ -115,6 +156,9 @@ def demo(
     scales = list(res.scored.scores.scales.columns)
     typer.echo("\nBetween-organisation reliability of the scales (ICC(1), ICC(2)):")
     typer.echo(_fmt(rel.loc[scales, ["icc1", "icc2"]]))
+    if "validation" in res.extras:
+        typer.echo("\nValidation of the scales (full report: validation/report.html):")
+        _echo_validation(res.extras["validation"])
     if "network" in res.extras:
         links = res.extras["network"]["links"]
         cols = ["n_nodes", "density", "board_density", "reciprocity", "betweenness_centralization", "response_rate"]

@@ -1,7 +1,8 @@
 """The end-to-end demonstration behind ``acap demo``.
 
-Simulates about a dozen organisations, scores and aggregates them, and writes every result
-to one folder. Each capability of acap adds its part here. Returns data; the CLI prints.
+Simulates about a dozen organisations, scores and aggregates them, validates the scales
+(reliability, factor structure, invariance, aggregation statistics), simulates and analyses
+their advice networks, and writes every result to one folder. Each capability of acap adds its part here. Returns data; the CLI prints.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import pandas as pd
 from acap.items import Bank, load_bank
 from acap.outputs import csv_writer, write_all
 from acap.pipeline import Scored, headline, score_and_aggregate
+from acap.report_html import validation_files
 from acap.simulate import Simulation, simulate
+from acap.validate import validation_report
 
 
 @dataclass(frozen=True)
@@ -61,16 +64,18 @@ def run_demo(out_dir: str | Path = "acap-demo", seed: int = 2024, n_organisation
     sim = simulate(n_organisations=n_organisations, seed=seed, bank=bank)
     scored = score_and_aggregate(sim.responses, bank, invited=sim.organisations["invited"])
     head = headline(scored)
+    validation = validation_report(sim.responses, bank=bank, seed=seed)
     net_files, net_extras = network_stage(scored, seed=seed)
     files = {
         "data/responses.csv": csv_writer(sim.responses, index=False),
         "data/organisations.csv": csv_writer(sim.organisations),
         **scoring_files(scored),
+        **validation_files(validation),
         **net_files,
     }
     written = write_all(out_dir, files)
     return DemoResult(out_dir=Path(out_dir), files=written, simulation=sim, scored=scored, headline=head,
-                      extras={"network": net_extras})
+                      extras={"validation": validation, "network": net_extras})
 
 
 def network_stage(scored: Scored, seed: int, score: str = "potential", n_perm: int = 1000) -> tuple[dict, dict]:

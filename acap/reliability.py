@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from math import comb, sqrt
+from math import comb
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,15 @@ from threadpoolctl import threadpool_limits
 
 from acap.errors import AcapInputError
 from acap.factor.omega import OmegaResult, omega  # omega lives with the factor models it fits
+
+def sqrt(value: float) -> float:
+    """Square root that gives NaN for a negative argument, as R's sqrt does (psych then reports NaN).
+
+    Sums of correlations can be negative for items that do not form a scale (random or
+    mis-keyed items); the statistics are then undefined, not an error.
+    """
+    return float(np.sqrt(value)) if value >= 0 else float("nan")
+
 
 __all__ = ["AlphaResult", "OmegaResult", "SplitHalfResult", "alpha", "feldt_ci", "omega", "split_half"]
 

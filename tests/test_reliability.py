@@ -251,3 +251,15 @@ def test_respondent_with_no_answers_counts_in_n_only():
     assert np.isnan(res.scores.iloc[-1])
     assert res.ci == feldt_ci(base.alpha, base.n + 1, base.k)
     pd.testing.assert_series_equal(res.items["n"], base.items["n"])
+
+
+def test_items_that_are_not_a_scale_give_nan_not_an_error():
+    # Strongly opposed unreversed items make the sum of the SMC-diagonal correlation matrix
+    # negative; psych reports NaN for r.cor there (R's sqrt of a negative), and so do we.
+    rng = np.random.default_rng(7)
+    z = rng.standard_normal(400)
+    x = pd.DataFrame({"a": z + 0.2 * rng.standard_normal(400), "b": -z + 0.2 * rng.standard_normal(400),
+                      "c": rng.standard_normal(400)})
+    res = alpha(x)
+    assert res.alpha < 0
+    assert np.isnan(res.items["r_cor"]).all()

@@ -87,25 +87,7 @@ fit <- suppressWarnings(fa(hey, nfactors = 2, fm = "minres", rotate = "varimax",
                            warnings = FALSE))
 dump_fa(fit, "heywood_minres_varimax")
 
-# ---- retention -------------------------------------------------------------------------
-set.seed(17)
-pa <- fa.parallel(bfi25, n.iter = 20, plot = FALSE)
-wcsv(data.frame(pc_values = pa$pc.values, fa_values = pa$fa.values,
-                pc_sim = pa$pc.sim, fa_sim = pa$fa.sim,
-                pc_resampled = pa$pc.simr, fa_resampled = pa$fa.simr),
-     "parallel_bfi.csv", row_names = FALSE)
-write_json(list(nfact = pa$nfact, ncomp = pa$ncomp, n_iter = 20, quant = 0.95),
-           file.path(out, "parallel_bfi.json"), auto_unbox = TRUE)
-
-set.seed(18)
-pa_sim <- fa.parallel(sim, n.iter = 20, plot = FALSE)
-wcsv(data.frame(pc_values = pa_sim$pc.values, fa_values = pa_sim$fa.values,
-                pc_sim = pa_sim$pc.sim, fa_sim = pa_sim$fa.sim,
-                pc_resampled = pa_sim$pc.simr, fa_resampled = pa_sim$fa.simr),
-     "parallel_sim.csv", row_names = FALSE)
-write_json(list(nfact = pa_sim$nfact, ncomp = pa_sim$ncomp),
-           file.path(out, "parallel_sim.json"), auto_unbox = TRUE)
-
+# ---- retention (parallel analysis is in retention.R: it needs reproducible replicates) ----
 v <- vss(bfi25, n = 8, plot = FALSE)
 # The fourth-power MAP (Velicer, Eaton & Fava 2000) is not in psych; computed here from the
 # same partial correlations so the Python side has an independent reference.

@@ -1,0 +1,1020 @@
+"""One reproducible validation report of the questionnaire on a responses table.
+
+:func:`validation_report` scores the responses (refusing bad input exactly as
+:func:`acap.scoring.score` does), then runs every psychometric check a researcher needs to
+judge the instrument on those data and returns a :class:`ValidationReport` of tables only:
+
+* item descriptives, distributions, floor and ceiling, missingness and don't-knows;
+* reliability per scale (alpha with item analysis and flags, omega for scales of 3+ items,
+  omega hierarchical of the whole bank);
+* sampling adequacy (KMO, Bartlett), factor retention (parallel analysis, Velicer's MAP) and
+  an EFA with the suggested number of factors;
+* a CFA of the bank's structure (or a model file) with fit and the largest modification
+  indices, and invariance of each scale across respondent role groups;
+* aggregation statistics per scale (rwg(j), ICC(1), ICC(2));
+* a plain-language verdict per scale with the thresholds used and their sources.
+
+Each analysis runs in its own section: if it cannot be done on the data (too few
+respondents, no convergence), the section says why and the report carries on.
+:mod:`acap.report_html` renders the report to HTML and JSON. The thresholds and their sources
+are in :data:`THRESHOLDS` and ``docs/methods/validation-report.md``.
+
+Examples
+--------
+>>> from acap.simulate import simulate
+>>> from acap.validate import validation_report
+>>> rep = validation_report(simulate(6, seed=1).responses, seed=1)  # doctest: +SKIP
+>>> rep.verdicts["verdict"].head(2)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import platform
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from acap.errors import AcapInputError
+
+__all__ = ["THRESHOLDS", "Section", "ValidationReport", "load_model", "validation_report"]
+
+#: Every threshold the verdicts use: statistic, rule, value and source.
+THRESHOLDS: dict[str, dict] = {
+    "alpha": dict(statistic="Cronbach's alpha", rule="≥ .70 acceptable; ≥ .80 good; < .60 poor",
+                  value=0.70, source="Nunnally JC. Psychometric theory. 2nd ed. McGraw-Hill; 1978 "
+                  "(.70 for early-stage research, .80 for basic research)"),
+    "omega_total": dict(statistic="McDonald's omega total", rule="read as alpha (≥ .70 acceptable, ≥ .80 good)",
+                        value=0.70, source="McDonald RP. Test theory: a unified treatment. Erlbaum; 1999; "
+                        "bands as Nunnally 1978"),
+    "omega_h": dict(statistic="Omega hierarchical (whole bank)",
+                    rule="≥ .80: a total score is essentially unidimensional", value=0.80,
+                    source="Rodriguez A, Reise SP, Haviland MG. Psychol Methods 2016;21:137-50"),
+    "item_rest": dict(statistic="Corrected item-total (item-rest) correlation", rule="≥ .30",
+                      value=0.30, source="Nunnally JC, Bernstein IH. Psychometric theory. 3rd ed. "
+                      "McGraw-Hill; 1994"),
+    "floor_ceiling": dict(statistic="Respondents at the lowest / highest possible scale score",
+                          rule="> 15% is a floor / ceiling effect", value=0.15,
+                          source="Terwee CB, et al. J Clin Epidemiol 2007;60:34-42"),
+    "kmo": dict(statistic="Kaiser-Meyer-Olkin MSA", rule="≥ .60 adequate ('mediocre'); ≥ .80 'meritorious'",
+                value=0.60, source="Kaiser HF. Psychometrika 1974;39:31-6"),
+    "bartlett": dict(statistic="Bartlett's test of sphericity", rule="p < .05", value=0.05,
+                     source="Bartlett MS. Br J Stat Psychol 1950;3:77-85"),
+    "parallel": dict(statistic="Parallel analysis", rule="retain factors whose eigenvalue exceeds the 95th "
+                     "percentile of random data", value=0.95, source="Horn JL. Psychometrika 1965;30:179-85"),
+    "map": dict(statistic="Velicer's MAP", rule="retain the number that minimises the average squared "
+                "partial correlation", value=None, source="Velicer WF. Psychometrika 1976;41:321-7"),
+    "cfi": dict(statistic="CFI", rule="≥ .95", value=0.95, source="Hu L, Bentler PM. Struct Equ Modeling 1999;6:1-55"),
+    "tli": dict(statistic="TLI", rule="≥ .95", value=0.95, source="Hu L, Bentler PM. Struct Equ Modeling 1999;6:1-55"),
+    "rmsea": dict(statistic="RMSEA", rule="≤ .06", value=0.06, source="Hu L, Bentler PM. Struct Equ Modeling 1999;6:1-55"),
+    "srmr": dict(statistic="SRMR", rule="≤ .08", value=0.08, source="Hu L, Bentler PM. Struct Equ Modeling 1999;6:1-55"),
+    "delta_cfi": dict(statistic="Change in CFI between nested invariance models", rule="a drop of no more than .01",
+                      value=-0.01, source="Cheung GW, Rensvold RB. Struct Equ Modeling 2002;9:233-55"),
+    "rwg_j": dict(statistic="rwg(j), median over organisations", rule="≥ .70 (.71-.90 is strong agreement)", value=0.70,
+                  source="LeBreton JM, Senter JL. Organ Res Methods 2008;11:815-52"),
+    "icc1": dict(statistic="ICC(1)", rule="≥ .05 (values of .05-.20 are typical)", value=0.05,
+                 source="Bliese PD. In: Klein KJ, Kozlowski SWJ, eds. Multilevel theory, research, and "
+                 "methods in organizations. Jossey-Bass; 2000:349-81"),
+    "icc2": dict(statistic="ICC(2)", rule="≥ .70", value=0.70,
+                 source="LeBreton JM, Senter JL. Organ Res Methods 2008;11:815-52; Bliese PD 2000"),
+}
+
+#: Verdict words, best first.
+LEVELS = ("good", "acceptable", "questionable", "poor")
+
+SECTIONS = ("items", "reliability", "adequacy", "retention", "efa", "cfa", "invariance", "aggregation")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the report.
+
+    Attributes
+    ----------
+    status : str
+        ``"ok"``, ``"partial"`` (some parts could not be computed) or ``"not computed"``.
+    notes : tuple of str
+        Plain-language notes: what was done, what was dropped and why, what failed.
+    tables : dict of str -> DataFrame
+        The section's tables, indexed by item, scale, factor or model.
+    values : dict of str -> scalar
+        Single numbers and labels (e.g. ``kmo``, ``n_factors``).
+    """
+
+    status: str
+    notes: tuple = ()
+    tables: dict = field(default_factory=dict)
+    values: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Everything :func:`validation_report` found; tables and dicts only.
+
+    Attributes
+    ----------
+    meta : dict
+        acap version, bank and bank version, data source and its sha256, date (UTC), numbers
+        of respondents and organisations, library versions.
+    settings : dict
+        Every setting the analyses used (seed, iterations, missing-data handling, group column,
+        minimum group size, ...), so the report can be re-run exactly.
+    model : dict
+        The measurement model analysed: {factor: [items]}.
+    thresholds : DataFrame
+        Indexed by key: statistic, rule, value, source (from :data:`THRESHOLDS`).
+    verdicts : DataFrame
+        One row per scale (model factor): the key statistics, the verdicts and a
+        plain-language summary.
+    items, reliability, adequacy, retention, efa, cfa, invariance, aggregation : Section
+        The sections.
+    """
+
+    meta: dict
+    settings: dict
+    model: dict
+    thresholds: pd.DataFrame
+    verdicts: pd.DataFrame
+    items: Section
+    reliability: Section
+    adequacy: Section
+    retention: Section
+    efa: Section
+    cfa: Section
+    invariance: Section
+    aggregation: Section
+
+    def sections(self) -> dict[str, Section]:
+        """The sections by name, in report order."""
+        return {name: getattr(self, name) for name in SECTIONS}
+
+
+# ---- input --------------------------------------------------------------------------------
+
+def load_model(source, bank) -> dict[str, list[str]]:
+    """Read and check a measurement model {factor: [items]} (YAML or JSON file, or a mapping).
+
+    Parameters
+    ----------
+    source : path-like or mapping
+        A YAML/JSON file holding a mapping of factor name to a list of item IDs (or an
+        already loaded mapping).
+    bank : Bank
+        The item bank the items must belong to.
+
+    Returns
+    -------
+    dict
+        {factor: [item IDs]} in file order.
+
+    Raises
+    ------
+    AcapInputError
+        The file is missing or unreadable, is not a mapping, a factor has fewer than two
+        items, an item is listed twice or is not a bank item.
+
+    Examples
+    --------
+    >>> from acap.items import load_bank
+    >>> load_model({"f": ["AQ01", "AQ02", "AQ03"]}, load_bank())
+    {'f': ['AQ01', 'AQ02', 'AQ03']}
+    """
+    where = "model"
+    if isinstance(source, Mapping):
+        raw = source
+    else:
+        path = Path(source)
+        where = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise AcapInputError("no such file", where) from None
+        except OSError as exc:
+            raise AcapInputError(f"cannot read the model file ({exc.strerror or exc})", where) from None
+        try:
+            if path.suffix.lower() == ".json":
+                raw = json.loads(text)
+            else:
+                import yaml
+
+                raw = yaml.safe_load(text)
+        except Exception as exc:  # noqa: BLE001 - any parse error is one line for the user
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise AcapInputError(f"not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {first}",
+                                 where) from None
+    if not isinstance(raw, Mapping) or not raw:
+        raise AcapInputError("a model is a non-empty mapping {factor: [item IDs]}", where)
+    items = bank.items
+    seen: dict[str, str] = {}
+    out: dict[str, list[str]] = {}
+    for factor, its in raw.items():
+        f = str(factor)
+        if isinstance(its, str):
+            its = [s for s in its.replace("+", " ").replace(",", " ").split() if s]
+        if not isinstance(its, (list, tuple)) or not all(isinstance(i, str) for i in its):
+            raise AcapInputError(f"factor {f!r}: items must be a list of item IDs", where)
+        if len(its) < 2:
+            raise AcapInputError(f"factor {f!r} has {len(its)} item(s); a factor needs at least two", where)
+        for i in its:
+            if i not in items:
+                hint = " (item IDs are case-sensitive)" if i.upper() in items else ""
+                raise AcapInputError(f"factor {f!r}: unknown item ID {i!r}: not in bank {bank.bank} "
+                                     f"{bank.version}{hint}", where)
+            if i in seen:
+                raise AcapInputError(f"item {i!r} is listed under both {seen[i]!r} and {f!r}", where)
+            seen[i] = f
+        if f in items:
+            raise AcapInputError(f"factor {f!r} has the name of an item", where)
+        out[f] = list(its)
+    return out
+
+
+def _data_hash(data) -> tuple[str, str]:
+    """(source label, sha256 hex) of the responses: the file's bytes, or the table as CSV."""
+    from acap.readers import Table
+
+    if isinstance(data, (str, os.PathLike)):
+        p = Path(data)
+        try:
+            return p.name, hashlib.sha256(p.read_bytes()).hexdigest()
+        except FileNotFoundError:
+            raise AcapInputError("no such file", str(p)) from None
+    frame = data.data if isinstance(data, Table) else data
+    if isinstance(frame, pd.DataFrame):
+        text = frame.to_csv(index=False, lineterminator="\n")
+        return "table (hash of the table written as CSV)", hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return type(data).__name__, ""
+
+
+def _warning_notes(what: str, caught) -> list[str]:
+    """Warnings an estimator raised, as notes (each message once)."""
+    seen = []
+    for w in caught:
+        msg = str(w.message).strip().splitlines()[0]
+        if msg not in seen:
+            seen.append(msg)
+    return [f"{what}: {m}." if not m.endswith(".") else f"{what}: {m}" for m in seen]
+
+
+def _bank_file(bank, path) -> str:
+    """How the bank was given: its file, "default", or a Bank object that is not the default."""
+    if path is not None:
+        return str(path)
+    from acap.items import load_bank
+
+    try:
+        return "default" if bank == load_bank() else "Bank object (not the default bank)"
+    except AcapInputError:
+        return "Bank object"
+
+
+def _fail_note(what: str, exc: Exception) -> str:
+    """One line saying what could not be computed and why."""
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{what} could not be computed: {msg}"
+
+
+# ---- statistics helpers ----------------------------------------------------------------------
+
+def em_moments(x: np.ndarray, max_iter: int = 1000, tol: float = 1e-9) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """Maximum-likelihood means and covariances of incomplete multivariate-normal data by EM.
+
+    The saturated model that lavaan's ``missing = "ml"`` estimates as its h1 (Little & Rubin
+    2002, ch. 11). Rows with no observed value must be removed first.
+
+    Parameters
+    ----------
+    x : ndarray (n, p)
+        Data with NaN for missing values.
+    max_iter : int
+    tol : float
+        Stop when no mean or covariance changes by more than ``tol``.
+
+    Returns
+    -------
+    mean : ndarray (p,)
+    cov : ndarray (p, p)
+        ML covariance matrix (divisor n).
+    iterations : int
+    converged : bool
+
+    References
+    ----------
+    Little RJA, Rubin DB. Statistical analysis with missing data. 2nd ed. Wiley; 2002.
+
+    Examples
+    --------
+    >>> x = np.array([[1., 2.], [2., np.nan], [3., 5.], [4., 4.]])
+    >>> m, c, _, ok = em_moments(x)
+    >>> ok, round(float(m[0]), 3)
+    (True, 2.5)
+    """
+    x = np.asarray(x, dtype=float)
+    n, p = x.shape
+    obs = ~np.isnan(x)
+    mu = np.nanmean(x, axis=0)
+    xc = np.where(obs, x - mu, 0.0)
+    cnt = obs.T.astype(float) @ obs.astype(float)
+    sigma = (xc.T @ xc) / np.maximum(cnt, 1.0)
+    sigma = np.diag(np.diag(sigma))  # a diagonal start is always positive definite
+    patterns, inverse = np.unique(obs, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    groups = [(patterns[g], np.flatnonzero(inverse == g)) for g in range(len(patterns))]
+    converged = False
+    it = 0
+    for it in range(1, max_iter + 1):
+        t1 = np.zeros(p)
+        t2 = np.zeros((p, p))
+        for o, rows in groups:
+            m = ~o
+            xo = x[np.ix_(rows, o)]
+            if not m.any():
+                t1 += xo.sum(axis=0)
+                t2 += xo.T @ xo
+                continue
+            s_oo = sigma[np.ix_(o, o)]
+            s_mo = sigma[np.ix_(m, o)]
+            beta = np.linalg.solve(s_oo, s_mo.T).T  # (m x o) regression of missing on observed
+            xm = mu[m] + (xo - mu[o]) @ beta.T
+            full = np.empty((len(rows), p))
+            full[:, o] = xo
+            full[:, m] = xm
+            t1 += full.sum(axis=0)
+            t2 += full.T @ full
+            t2[np.ix_(m, m)] += len(rows) * (sigma[np.ix_(m, m)] - beta @ s_mo.T)
+        new_mu = t1 / n
+        new_sigma = t2 / n - np.outer(new_mu, new_mu)
+        change = max(np.max(np.abs(new_mu - mu)), np.max(np.abs(new_sigma - sigma)))
+        mu, sigma = new_mu, (new_sigma + new_sigma.T) / 2
+        if change < tol:
+            converged = True
+            break
+    return mu, sigma, it, converged
+
+
+def moment_matched_data(mean: np.ndarray, cov: np.ndarray, n: int, columns, seed: int = 0) -> pd.DataFrame:
+    """Complete data whose means and ML covariance matrix (divisor n) equal ``mean`` and ``cov``.
+
+    An ML CFA depends on the data only through these moments and n, so fitting this table
+    is fitting the moments (the second stage of two-stage ML, Savalei & Bentler 2009).
+    """
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((n, len(mean)))
+    a -= a.mean(axis=0)
+    q, _ = np.linalg.qr(a)  # orthonormal columns, each orthogonal to the constant
+    chol = np.linalg.cholesky(cov)
+    z = math.sqrt(n) * q @ chol.T
+    return pd.DataFrame(z + mean, columns=list(columns))
+
+
+def _fmt(v, digits: int = 2) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "n/a"
+    s = f"{v:.{digits}f}"
+    return s[1:] if s.startswith("0.") else ("-" + s[2:] if s.startswith("-0.") else s)
+
+
+# ---- sections -----------------------------------------------------------------------------------
+
+def _items_section(scored, bank, model, labels) -> tuple[Section, dict]:
+    items = [i for its in model.values() for i in its]
+    meta = bank.items
+    x = scored.items
+    dk = scored.dont_know
+    n = len(x)
+    rows = []
+    dist = {}
+    for iid in bank.item_ids:
+        col = x[iid]
+        answered = int(col.notna().sum())
+        n_dk = int(dk[iid].sum())
+        if answered == 0 and n_dk == 0 and iid not in items:
+            continue  # an optional block not asked: nothing to describe
+        pts = bank.response_scales[meta[iid]["response_scale"]].points
+        v = col.dropna()
+        counts = v.value_counts().reindex(range(1, pts + 1), fill_value=0)
+        dist[iid] = counts.to_numpy().tolist() + [n_dk, n - answered - n_dk]
+        scale = next((f for f, its in model.items() if iid in its), None)
+        rows.append(dict(
+            item=iid, scale=scale if scale is not None else meta[iid]["scale"] or meta[iid]["kind"],
+            in_model=iid in items, reverse=bool(meta[iid]["reverse"]), points=pts, n=answered,
+            pct_skipped=(n - answered - n_dk) / n * 100, pct_dont_know=n_dk / n * 100,
+            mean=v.mean() if answered else np.nan, sd=v.std() if answered > 1 else np.nan,
+            median=v.median() if answered else np.nan,
+            skew=v.skew() if answered > 2 else np.nan, kurtosis=v.kurt() if answered > 3 else np.nan,
+            pct_floor=(v == 1).mean() * 100 if answered else np.nan,
+            pct_ceiling=(v == pts).mean() * 100 if answered else np.nan,
+            text=_item_text(bank, iid, meta[iid])))
+    table = pd.DataFrame(rows).set_index("item")
+    fc = THRESHOLDS["floor_ceiling"]["value"] * 100
+    table["flag"] = [
+        "; ".join(f for f, on in (("floor", r.pct_floor > fc), ("ceiling", r.pct_ceiling > fc)) if on)
+        for r in table.itertuples()]
+    points_max = max(len(d) for d in dist.values())
+    dist_cols = [str(k) for k in range(1, points_max - 1)] + ["dont_know", "skipped"]
+    distribution = pd.DataFrame({k: v + [np.nan] * (points_max - len(v)) for k, v in dist.items()},
+                                index=dist_cols).T.rename_axis("item")
+    # answered respondents per item pair is not shown; missingness per respondent is
+    miss_per_resp = x[items].isna().sum(axis=1)
+    complete = int((miss_per_resp == 0).sum())
+    resp = pd.DataFrame({"respondents": miss_per_resp.value_counts().sort_index()})
+    resp.index.name = "items_missing"
+    notes = [f"{n} respondents; {complete} ({complete / n:.0%}) answered every one of the {len(items)} "
+             f"model items. Item scores are reverse-keyed where the bank says so; don't know and "
+             f"skipped are missing.",
+             f"Floor/ceiling: share answering the lowest/highest option; flagged above {fc:.0f}% "
+             f"({THRESHOLDS['floor_ceiling']['source']})."]
+    return (Section("ok", tuple(notes), {"descriptives": table, "distribution": distribution,
+                                        "missing_per_respondent": resp},
+                    {"n_respondents": n, "n_complete": complete, "n_items": len(items)}),
+            {"complete": complete})
+
+
+def _item_text(bank, iid: str, meta: dict) -> str:
+    """An item's wording; for knowledge sources and conduits the short label, not the shared stem."""
+    labels = bank.labels()
+    if meta["kind"].startswith("source_"):
+        return f"{labels.get(meta['source'], meta['source'])} ({meta['kind'].split('_', 1)[1]})"
+    if meta["kind"] == "conduit":
+        return f"Conduit: {labels.get(iid, iid)}"
+    return meta["text"]
+
+
+def _scale_scores(scored, bank, model, min_share) -> pd.DataFrame:
+    """Mean of answered items per factor when at least ``min_share`` are answered (as scoring)."""
+    from acap.scoring import _mean_with_share
+
+    out = {}
+    for f, its in model.items():
+        out[f] = _mean_with_share(scored.items[its].to_numpy(dtype=float), min_share)
+    return pd.DataFrame(out, index=scored.items.index)
+
+
+def _reliability_section(scored, bank, model, scale_scores) -> Section:
+    from acap import reliability
+
+    try:
+        from acap.factor import omega as omega_fn
+    except Exception:  # noqa: BLE001 - omega not shipped yet: report without it
+        omega_fn = None
+    x = scored.items
+    cut = THRESHOLDS["item_rest"]["value"]
+    fc = THRESHOLDS["floor_ceiling"]["value"]
+    summary, item_rows, notes = {}, [], []
+    for f, its in model.items():
+        row = dict(n_items=len(its), alpha=np.nan, alpha_lower=np.nan, alpha_upper=np.nan, std_alpha=np.nan,
+                   g6=np.nan, average_r=np.nan, omega_total=np.nan, min_item_rest=np.nan,
+                   n_items_low_r=np.nan, pct_floor=np.nan, pct_ceiling=np.nan)
+        sc = scale_scores[f].dropna()
+        pts = bank.response_scales[bank.items[its[0]]["response_scale"]].points
+        if len(sc):
+            row["pct_floor"] = float((np.isclose(sc, 1)).mean() * 100)
+            row["pct_ceiling"] = float((np.isclose(sc, pts)).mean() * 100)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # psych-style numerical warnings; failures are caught below
+                a = reliability.alpha(x[its], reverse=())
+            row.update(alpha=a.alpha, alpha_lower=a.ci[0], alpha_upper=a.ci[1], std_alpha=a.std_alpha,
+                       g6=a.g6, average_r=a.average_r)
+            it = a.items
+            for iid in its:
+                r_drop = float(it.loc[iid, "r_drop"])
+                aid = float(it.loc[iid, "alpha_if_deleted"])
+                flags = []
+                if r_drop < cut:
+                    flags.append(f"item-rest r below {_fmt(cut)}")
+                if aid > a.alpha + 0.01:
+                    flags.append("alpha rises if dropped")
+                item_rows.append(dict(scale=f, item=iid, n=int(it.loc[iid, "n"]), r_cor=float(it.loc[iid, "r_cor"]),
+                                      r_drop=r_drop, alpha_if_deleted=aid, flag="; ".join(flags)))
+            rd = it.loc[its, "r_drop"].astype(float)
+            row["min_item_rest"] = float(rd.min())
+            row["n_items_low_r"] = int((rd < cut).sum())
+        except Exception as exc:  # noqa: BLE001 - a scale that cannot be analysed is reported, not fatal
+            notes.append(_fail_note(f"Alpha of {f}", exc))
+        if len(its) >= 3:
+            if omega_fn is None:
+                notes.append(f"Omega of {f} is not available in this version of acap.")
+            else:
+                try:
+                    row["omega_total"] = float(omega_fn(x[its], n_factors=1).omega_total)
+                except Exception as exc:  # noqa: BLE001
+                    notes.append(_fail_note(f"Omega of {f}", exc))
+        summary[f] = row
+    table = pd.DataFrame.from_dict(summary, orient="index").rename_axis("scale")
+    items_table = (pd.DataFrame(item_rows).set_index(["scale", "item"]) if item_rows
+                   else pd.DataFrame(columns=["n", "r_cor", "r_drop", "alpha_if_deleted", "flag"]))
+    values = {}
+    general = pd.DataFrame()
+    n_f = len(model)
+    all_items = [i for its in model.values() for i in its]
+    if omega_fn is not None and n_f >= 2:
+        try:
+            om = omega_fn(x[all_items], n_factors=n_f)
+            values.update(omega_total_bank=float(om.omega_total), omega_h_bank=float(om.omega_hierarchical))
+            general = pd.DataFrame({"omega_total": [om.omega_total], "omega_hierarchical": [om.omega_hierarchical],
+                                    "n_group_factors": [n_f]}, index=pd.Index(["whole bank"], name="model"))
+            if hasattr(om, "ecv"):
+                general["ecv"] = float(om.ecv)
+            notes.append(f"Omega hierarchical of the whole bank uses a Schmid-Leiman solution with {n_f} group "
+                         f"factors (one per scale), as psych::omega(x, nfactors = {n_f}).")
+        except Exception as exc:  # noqa: BLE001
+            notes.append(_fail_note("Omega hierarchical of the whole bank", exc))
+    notes.insert(0, "Alpha uses pairwise-complete item covariances as psych::alpha; omega total is "
+                    "psych::omega with one factor per scale; scale floor/ceiling is the share of respondents "
+                    f"whose scale score is the lowest/highest possible (flagged above {fc:.0%}).")
+    status = "ok" if table["alpha"].notna().all() else ("partial" if table["alpha"].notna().any() else "not computed")
+    return Section(status, tuple(notes), {"scales": table, "items": items_table, "general": general}, values)
+
+
+def _adequacy_section(xm) -> Section:
+    from acap.factor import bartlett, kmo
+
+    notes, tables, values = [], {}, {}
+    try:
+        k = kmo(xm)
+        values.update(kmo=float(k.overall), kmo_label=getattr(k, "label", ""))
+        per = k.per_item.rename("msa").to_frame()
+        per["flag"] = np.where(per["msa"] < THRESHOLDS["kmo"]["value"], "below .60", "")
+        tables["kmo_items"] = per
+    except Exception as exc:  # noqa: BLE001
+        notes.append(_fail_note("KMO", exc))
+    try:
+        b = bartlett(xm)
+        values.update(bartlett_chi2=float(b.chi2), bartlett_df=int(b.df), bartlett_p=float(b.p_value),
+                      bartlett_n=int(getattr(b, "n_obs", len(xm))))
+    except Exception as exc:  # noqa: BLE001
+        notes.append(_fail_note("Bartlett's test", exc))
+    notes.insert(0, "Pairwise-complete correlations, as psych::KMO and psych::cortest.bartlett.")
+    status = "ok" if len(values) >= 6 else ("partial" if values else "not computed")
+    return Section(status, tuple(notes), tables, values)
+
+
+def _retention_section(xm, seed, n_iter, n_scales) -> Section:
+    from acap.factor import parallel_analysis, velicer_map
+
+    notes, tables, values = [], {}, {}
+    try:
+        pa = parallel_analysis(xm, n_iter=n_iter, seed=seed)
+        values.update(pa_n_factors=pa.n_factors, pa_n_components=pa.n_components)
+        tables["eigenvalues"] = pa.eigenvalues
+    except Exception as exc:  # noqa: BLE001
+        notes.append(_fail_note("Parallel analysis", exc))
+    try:
+        m = velicer_map(xm, n_factors=min(max(8, n_scales + 2), xm.shape[1] - 1))
+        values.update(map_n_factors=int(m.n_factors), map4_n_factors=int(m.n_factors_map4))
+        tables["map"] = m.values
+    except Exception as exc:  # noqa: BLE001
+        notes.append(_fail_note("Velicer's MAP", exc))
+    notes.insert(0, f"Parallel analysis: {n_iter} simulated and resampled data sets (seed {seed}), 95th "
+                    f"percentile, as psych::fa.parallel; MAP as psych::vss. The bank has {n_scales} scales.")
+    status = "ok" if len(values) == 4 else ("partial" if values else "not computed")
+    return Section(status, tuple(notes), tables, values)
+
+
+def _efa_section(xm, retention: Section, n_scales, seed, model) -> Section:
+    from acap.factor import efa
+
+    pa_k = retention.values.get("pa_n_factors")
+    map_k = retention.values.get("map_n_factors")
+    if pa_k:
+        k, basis = int(pa_k), "parallel analysis"
+    elif map_k:
+        k, basis = int(map_k), "Velicer's MAP"
+    else:
+        k, basis = n_scales, "the number of scales (no retention result)"
+    k = max(1, min(k, xm.shape[1] - 1))
+    try:
+        res = efa(xm, k, method="minres", rotation="oblimin", seed=seed, n_starts=1)
+    except Exception as exc:  # noqa: BLE001
+        return Section("not computed", (_fail_note(f"EFA with {k} factors", exc),), {}, {"n_factors": k})
+    loadings = res.loadings.copy()
+    owner = {i: f for f, its in model.items() for i in its}
+    load = loadings.copy()
+    load.insert(0, "scale", [owner.get(i, "") for i in load.index])
+    load["communality"] = res.communalities
+    load["primary"] = res.loadings.abs().idxmax(axis=1)
+    notes = [f"{k} factors (suggested by {basis}), minres extraction, oblimin rotation, pairwise "
+             f"correlations, as psych::fa(x, nfactors = {k}, fm = 'minres', rotate = 'oblimin')."]
+    if not res.converged:
+        notes.append("The EFA did not fully converge; read its loadings with care.")
+    if res.heywood:
+        notes.append(f"Heywood case(s) (communality >= 1): {', '.join(res.heywood)}.")
+    # how cleanly the scales are recovered: does each scale have one primary factor?
+    rec = []
+    for f, its in model.items():
+        prim = load.loc[its, "primary"]
+        top = prim.mode().iloc[0]
+        rec.append(dict(scale=f, primary_factor=top, share_on_primary=float((prim == top).mean()),
+                        mean_abs_loading=float(res.loadings.loc[its, top].abs().mean())))
+    values = dict(n_factors=k, basis=basis, rmsr=float(res.rmsr), tli=float(res.tli), rmsea=float(res.rmsea),
+                  converged=bool(res.converged))
+    return Section("ok", tuple(notes), {"loadings": load, "phi": res.phi, "variance": res.variance,
+                                        "scale_recovery": pd.DataFrame(rec).set_index("scale")}, values)
+
+
+def _cfa_section(x: pd.DataFrame, model, settings, n_mi: int = 10) -> Section:
+    from acap.factor import cfa
+
+    items = [i for its in model.values() for i in its]
+    data = x[items]
+    has_any = data.notna().any(axis=1)
+    data = data[has_any]
+    n = len(data)
+    n_complete = int(data.notna().all(axis=1).sum())
+    if n < len(items) + 1:
+        return Section("not computed", (f"The CFA needs more respondents than items: {n} respondents answered "
+                                        f"something, {len(items)} items.",), {},
+                       {"missing": settings["cfa_missing"], "n": n, "n_complete": n_complete})
+    mode = settings["cfa_missing"]
+    if mode == "auto":
+        mode = "listwise" if n_complete >= 0.9 * n and n_complete > len(items) + 1 else "two-stage"
+    notes = []
+    try:
+        if mode == "listwise":
+            fitdata = data.dropna()
+            notes.append(f"ML CFA (lavaan defaults: marker loadings, mean structure) on the {n_complete} "
+                         f"complete cases of {n} respondents (listwise deletion).")
+        elif mode == "fiml":
+            fitdata = data
+            notes.append(f"Full-information ML CFA (lavaan missing = 'ml') on all {n} respondents with at least "
+                         f"one answer.")
+        else:
+            mu, cov, iters, ok = em_moments(data.to_numpy(dtype=float))
+            if not ok:
+                notes.append(f"The EM estimate of the item means and covariances stopped after {iters} "
+                             f"iterations without converging.")
+            fitdata = moment_matched_data(mu, cov, n, items, seed=settings["seed"])
+            notes.append(
+                f"Only {n_complete} of {n} respondents answered every item, so listwise deletion would "
+                f"discard most of the data. Two-stage ML instead: the item means and covariances were "
+                f"estimated by EM from all {n} respondents (the saturated model of lavaan's missing = 'ml'), "
+                f"and the CFA was fitted to them with N = {n}. Estimates are consistent when data are missing "
+                f"at random; chi-square and standard errors treat the EM moments as complete data and are "
+                f"somewhat optimistic (Savalei & Bentler 2009).")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = cfa(fitdata, model, missing="fiml") if mode == "fiml" else cfa(fitdata, model)
+        notes.extend(_warning_notes("CFA warning", caught))
+    except Exception as exc:  # noqa: BLE001
+        return Section("not computed", tuple(notes + [_fail_note("The CFA", exc)]), {},
+                       {"missing": mode, "n": n, "n_complete": n_complete})
+    fit = {k: float(res.fit[k]) for k in ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower",
+                                          "rmsea_ci_upper", "srmr")}
+    if not res.converged:
+        notes.append("The optimiser did not report convergence; the fit below may not be a minimum.")
+    crit = []
+    for key, better in (("cfi", "ge"), ("tli", "ge"), ("rmsea", "le"), ("srmr", "le")):
+        t = THRESHOLDS[key]["value"]
+        val = fit[key]
+        met = val >= t if better == "ge" else val <= t
+        crit.append(dict(measure=key.upper(), value=val, threshold=THRESHOLDS[key]["rule"], met=bool(met),
+                         source=THRESHOLDS[key]["source"]))
+    crit = pd.DataFrame(crit).set_index("measure")
+    n_met = int(crit["met"].sum())
+    verdict = {4: "good", 3: "acceptable", 2: "questionable"}.get(n_met, "poor")
+    loads = res.loadings.reset_index(drop=True)[["factor", "item", "est", "se", "std"]].set_index(["factor", "item"])
+    loads["se"] = loads["se"].where(loads["se"] > 0)  # marker loadings are fixed at 1: no SE
+    try:
+        mi = res.modification_indices
+        mi = mi.sort_values("mi", ascending=False).head(n_mi).reset_index(drop=True)
+        mi.index = mi.index + 1
+        mi.index.name = "rank"
+    except Exception as exc:  # noqa: BLE001
+        notes.append(_fail_note("Modification indices", exc))
+        mi = pd.DataFrame()
+    fit_table = pd.DataFrame([fit], index=pd.Index(["model"], name="model"))
+    values = dict(missing=mode, n=n, n_complete=n_complete, verdict=verdict, criteria_met=n_met,
+                  converged=bool(res.converged), **fit)
+    return Section("ok", tuple(notes), {"fit": fit_table, "criteria": crit, "loadings": loads,
+                                        "modification_indices": mi}, values)
+
+
+def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group, min_group_n) -> Section:
+    from acap.factor import invariance
+
+    if group not in background.columns:
+        return Section("not computed", (f"There is no column {group!r} to group respondents by.",))
+    g = background[group]
+    notes = [f"Configural, metric and scalar models per scale across {group.replace('_', ' ')}s, by ML on "
+             f"each scale's complete cases (lavaan group.equal); groups with fewer than {min_group_n} complete "
+             f"cases on a scale are left out. A level holds when CFI drops by no more than .01 from the level "
+             f"below ({THRESHOLDS['delta_cfi']['source']})."]
+    rows, fits = [], {}
+    dropped_any = {}
+    for f, its in model.items():
+        if len(its) < 3:
+            rows.append(dict(scale=f, groups="", n=0, level="not tested",
+                             note="fewer than 3 items"))
+            continue
+        d = pd.concat([x[its], g.rename("_group")], axis=1).dropna()
+        counts = d["_group"].value_counts()
+        keep = counts[counts >= min_group_n].index
+        dropped = counts[counts < min_group_n]
+        for lab, c in dropped.items():
+            dropped_any.setdefault(str(lab), []).append(int(c))
+        d = d[d["_group"].isin(keep)]
+        d["_group"] = d["_group"].astype(str)
+        if len(keep) < 2:
+            rows.append(dict(scale=f, groups=", ".join(map(str, keep)), n=len(d), level="not tested",
+                             note=f"fewer than two groups with {min_group_n}+ complete cases"))
+            continue
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                tab = invariance(d, {f: its}, "_group")
+            warned = "; ".join(dict.fromkeys(str(w.message).strip().splitlines()[0] for w in caught))
+        except Exception as exc:  # noqa: BLE001
+            rows.append(dict(scale=f, groups=", ".join(sorted(map(str, keep))), n=len(d), level="not tested",
+                             note=_fail_note("invariance", exc).replace("invariance could not be computed: ", "")))
+            continue
+        fits[f] = tab
+        thr = THRESHOLDS["delta_cfi"]["value"]
+        metric_ok = bool(tab.loc["metric", "delta_cfi"] >= thr)
+        scalar_ok = metric_ok and bool(tab.loc["scalar", "delta_cfi"] >= thr)
+        level = "scalar" if scalar_ok else ("metric" if metric_ok else "configural only")
+        rows.append(dict(scale=f, groups=", ".join(sorted(map(str, keep))), n=len(d),
+                         cfi_configural=float(tab.loc["configural", "cfi"]),
+                         delta_cfi_metric=float(tab.loc["metric", "delta_cfi"]),
+                         delta_cfi_scalar=float(tab.loc["scalar", "delta_cfi"]),
+                         p_metric=float(tab.loc["metric", "delta_pvalue"]),
+                         p_scalar=float(tab.loc["scalar", "delta_pvalue"]), level=level, note=warned))
+    if dropped_any:
+        parts = [f"{lab} (n = {min(c)}-{max(c)})" if min(c) != max(c) else f"{lab} (n = {c[0]})"
+                 for lab, c in sorted(dropped_any.items())]
+        notes.append("Left out for too few complete cases: " + "; ".join(parts) + ".")
+    summary = pd.DataFrame(rows).set_index("scale")
+    tables = {"summary": summary}
+    if fits:
+        tables["fits"] = pd.concat(fits, names=["scale", "model"])
+    tested = (summary["level"] != "not tested").sum()
+    status = "ok" if tested == len(summary) else ("partial" if tested else "not computed")
+    return Section(status, tuple(notes), tables, {"group": group, "min_group_n": min_group_n})
+
+
+def _aggregation_section(scored, bank, model, scale_scores, organisation="organisation") -> Section:
+    from acap.aggregate import icc, rwg_j, uniform_null_variance
+
+    orgs = scored.background[organisation]
+    rows, per_org, notes = [], {}, []
+    rwg_cut = THRESHOLDS["rwg_j"]["value"]
+    for f, its in model.items():
+        pts = bank.response_scales[bank.items[its[0]]["response_scale"]].points
+        row = dict(n_organisations=int(orgs.nunique()), rwg_j_median=np.nan, rwg_j_min=np.nan,
+                   pct_orgs_rwg_ok=np.nan, icc1=np.nan, icc2=np.nan, icc_F=np.nan, icc_p=np.nan, k=np.nan)
+        try:
+            r = rwg_j(scored.items[its].reset_index(drop=True), orgs.reset_index(drop=True),
+                      uniform_null_variance(pts))
+            per_org[f] = r
+            row.update(rwg_j_median=float(r.median()), rwg_j_min=float(r.min()),
+                       pct_orgs_rwg_ok=float((r >= rwg_cut).mean() * 100))
+        except Exception as exc:  # noqa: BLE001
+            notes.append(_fail_note(f"rwg(j) of {f}", exc))
+        try:
+            ic = icc(scale_scores[f].reset_index(drop=True), orgs.reset_index(drop=True))
+            row.update(icc1=float(ic.icc1), icc2=float(ic.icc2), icc_F=float(ic.F), icc_p=float(ic.p), k=float(ic.k))
+        except Exception as exc:  # noqa: BLE001
+            notes.append(_fail_note(f"ICC of {f}", exc))
+        rows.append(dict(scale=f, **row))
+    table = pd.DataFrame(rows).set_index("scale")
+    notes.insert(0, "rwg(j) per organisation against the uniform null for the response scale, listwise within "
+                    "each scale (multilevel::rwg.j); ICC(1) and ICC(2) of the scale scores from a one-way "
+                    "ANOVA on organisations (multilevel::ICC1, ICC2). No small-cell suppression: these are "
+                    "across-organisation statistics.")
+    rwg_table = pd.DataFrame(per_org).rename_axis(index="organisation", columns="scale")
+    status = "ok" if table["icc1"].notna().all() else ("partial" if table["icc1"].notna().any() else "not computed")
+    return Section(status, tuple(notes), {"scales": table, "rwg_j": rwg_table}, {})
+
+
+# ---- verdicts -----------------------------------------------------------------------------------
+
+def _band(value: float) -> str:
+    if not np.isfinite(value):
+        return "not computed"
+    if value >= 0.80:
+        return "good"
+    if value >= 0.70:
+        return "acceptable"
+    if value >= 0.60:
+        return "questionable"
+    return "poor"
+
+
+def _worst(levels) -> str:
+    known = [lv for lv in levels if lv in LEVELS]
+    return max(known, key=LEVELS.index) if known else "not computed"
+
+
+def _verdicts(model, labels, rel: Section, agg: Section, inv: Section, cfa: Section) -> pd.DataFrame:
+    rs = rel.tables.get("scales", pd.DataFrame())
+    ag = agg.tables.get("scales", pd.DataFrame())
+    iv = inv.tables.get("summary", pd.DataFrame())
+    cl = cfa.tables.get("loadings")
+    fc = THRESHOLDS["floor_ceiling"]["value"] * 100
+    cut = THRESHOLDS["item_rest"]["value"]
+    rows = []
+    for f in model:
+        r = rs.loc[f] if f in rs.index else pd.Series(dtype=float)
+        a = ag.loc[f] if f in ag.index else pd.Series(dtype=float)
+        alpha, omega_t = float(r.get("alpha", np.nan)), float(r.get("omega_total", np.nan))
+        coef = np.nanmin([alpha, omega_t]) if np.isfinite([alpha, omega_t]).any() else np.nan
+        rel_level = _band(coef)
+        min_r = float(r.get("min_item_rest", np.nan))
+        item_level = "not computed" if not np.isfinite(min_r) else ("good" if min_r >= cut else "questionable")
+        floor, ceil = float(r.get("pct_floor", np.nan)), float(r.get("pct_ceiling", np.nan))
+        fc_effect = [w for w, v in (("floor", floor), ("ceiling", ceil)) if np.isfinite(v) and v > fc]
+        fc_level = "questionable" if fc_effect else "good"
+        verdict = _worst([rel_level, item_level, fc_level])
+        rwg_med = float(a.get("rwg_j_median", np.nan))
+        i1, i2 = float(a.get("icc1", np.nan)), float(a.get("icc2", np.nan))
+        checks = [rwg_med >= THRESHOLDS["rwg_j"]["value"], i1 >= THRESHOLDS["icc1"]["value"],
+                  i2 >= THRESHOLDS["icc2"]["value"]]
+        if not np.isfinite([rwg_med, i1, i2]).all():
+            agg_level = "not computed"
+        else:
+            agg_level = {3: "supported", 2: "partly supported", 1: "weak", 0: "not supported"}[sum(checks)]
+        level = iv.loc[f, "level"] if f in iv.index else "not tested"
+        min_std = np.nan
+        if cl is not None and len(cl):
+            try:
+                min_std = float(cl.xs(f, level="factor")["std"].min())
+            except KeyError:
+                pass
+        # the plain-language summary
+        s = []
+        coef_txt = f"alpha {_fmt(alpha)}" + (f", omega {_fmt(omega_t)}" if np.isfinite(omega_t) else "")
+        s.append({"good": f"Reliable ({coef_txt}).", "acceptable": f"Acceptably reliable ({coef_txt}).",
+                  "questionable": f"Reliability is questionable ({coef_txt}; .70 is the usual minimum).",
+                  "poor": f"Not reliable ({coef_txt}); its items do not measure one thing consistently.",
+                  "not computed": "Reliability could not be computed."}[rel_level])
+        if item_level == "questionable":
+            low = int(r.get("n_items_low_r", 0))
+            s.append(f"{low} item{'s' if low != 1 else ''} correlate{'s' if low == 1 else ''} weakly with the "
+                     f"rest of the scale (item-rest r below {_fmt(cut)}; lowest {_fmt(min_r)}).")
+        elif item_level == "good":
+            s.append(f"Every item relates to the rest of the scale (item-rest r ≥ {_fmt(cut)}).")
+        if fc_effect:
+            s.append(f"{' and '.join(fc_effect).capitalize()} effect: more than {fc:.0f}% of respondents at the "
+                     f"{'lowest' if fc_effect[0] == 'floor' else 'highest'} possible score.")
+        if agg_level != "not computed":
+            s.append({"supported": "Respondents in an organisation agree and organisation means are reliable: "
+                                   "fit for organisation-level reporting",
+                      "partly supported": "Organisation-level use is partly supported",
+                      "weak": "Organisation-level use is weakly supported",
+                      "not supported": "Organisation-level use is not supported"}[agg_level]
+                     + f" (median rwg(j) {_fmt(rwg_med)}, ICC(1) {_fmt(i1, 3)}, ICC(2) {_fmt(i2)}).")
+        if level in ("scalar", "metric", "configural only"):
+            s.append({"scalar": "Role groups can be compared on it (scalar invariance holds).",
+                      "metric": "Loadings are equal across role groups but intercepts are not: compare "
+                                "relationships, not means, across roles.",
+                      "configural only": "Loadings differ across role groups: compare role groups with care."}[level])
+        rows.append(dict(scale=f, label=labels.get(f, f), n_items=len(model[f]), alpha=alpha, omega_total=omega_t,
+                         min_item_rest=min_r, pct_floor=floor, pct_ceiling=ceil, min_cfa_std_loading=min_std,
+                         rwg_j_median=rwg_med, icc1=i1, icc2=i2, invariance=level, reliability=rel_level,
+                         items_verdict=item_level, floor_ceiling=", ".join(fc_effect) or "none",
+                         organisation_level=agg_level, verdict=verdict, summary=" ".join(s)))
+    return pd.DataFrame(rows).set_index("scale")
+
+
+# ---- the report -----------------------------------------------------------------------------------
+
+def validation_report(data, bank=None, model=None, group: str = "role_group", seed: int = 2024, *,
+                      n_iter: int = 50, min_group_n: int = 30, cfa_missing: str = "auto",
+                      min_share: float = 2 / 3, n_modification_indices: int = 10,
+                      date: str | None = None) -> ValidationReport:
+    """Build the validation report of the questionnaire on a responses table.
+
+    Parameters
+    ----------
+    data : path, DataFrame or Table
+        Responses table (CSV, XLSX or SAV path, or a frame), as :func:`acap.scoring.score` takes.
+    bank : Bank or path, optional
+        The item bank; the default bank when omitted.
+    model : mapping or path, optional
+        Measurement model {factor: [item IDs]} (YAML or JSON file); default the bank's scales
+        (``bank.scale_map``).
+    group : str, default "role_group"
+        Background column whose groups the invariance tests compare (``role_group`` or ``role``).
+    seed : int, default 2024
+        Seed of parallel analysis, the EFA rotation starts and the two-stage CFA's moment-matched
+        data; the report is identical for the same data, bank, model and settings (bar the date).
+    n_iter : int, default 50
+        Simulated data sets in parallel analysis.
+    min_group_n : int, default 30
+        Smallest number of complete cases a role group needs on a scale to enter its invariance test.
+    cfa_missing : {"auto", "listwise", "two-stage", "fiml"}, default "auto"
+        How the CFA handles missing answers: ``"listwise"`` (lavaan's default), ``"two-stage"``
+        (EM means and covariances, then ML), ``"fiml"`` (full-information ML, lavaan's
+        ``missing = "ml"``; slow for many items), or ``"auto"``: listwise when at least 90% of
+        respondents are complete, otherwise two-stage.
+    min_share : float, default 2/3
+        Share of a scale's items needed for a scale score (as scoring).
+    n_modification_indices : int, default 10
+        How many of the largest modification indices to report.
+    date : str, optional
+        Date to print (ISO); default today's UTC date and time.
+
+    Returns
+    -------
+    ValidationReport
+
+    Raises
+    ------
+    AcapInputError
+        Bad input, refused as scoring refuses it (unknown item ID, value off the scale, wrong
+        bank version, ...), a bad model file, or a bad setting. Analyses that fail on valid
+        data do not raise: their section says why.
+
+    References
+    ----------
+    See :data:`THRESHOLDS` and ``docs/methods/validation-report.md``.
+
+    Examples
+    --------
+    >>> from acap.simulate import simulate
+    >>> rep = validation_report(simulate(6, seed=3).responses, seed=3)  # doctest: +SKIP
+    >>> list(rep.sections())  # doctest: +SKIP
+    ['items', 'reliability', 'adequacy', 'retention', 'efa', 'cfa', 'invariance', 'aggregation']
+    >>> rep.verdicts.loc["acquisition", "verdict"]  # doctest: +SKIP
+    'good'
+    """
+    import acap
+    from acap.items import Bank, load_bank
+    from acap.scoring import score
+
+    if cfa_missing not in ("auto", "listwise", "two-stage", "fiml"):
+        raise AcapInputError(f"must be 'auto', 'listwise', 'two-stage' or 'fiml', got {cfa_missing!r}",
+                             "cfa_missing")
+    for name, v, lo in (("n_iter", n_iter, 1), ("min_group_n", min_group_n, 2), ("n_modification_indices",
+                                                                                   n_modification_indices, 0)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise AcapInputError(f"must be a whole number of at least {lo}, got {v!r}", name)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise AcapInputError(f"must be a whole number, got {seed!r}", "seed")
+    bank_path = None
+    if not isinstance(bank, Bank):
+        bank_path = bank
+        bank = load_bank(bank)
+    source, sha = _data_hash(data)
+    scored = score(data, bank, min_share=min_share)
+    model_source = "bank scales"
+    if model is None:
+        model = bank.scale_map
+    else:
+        model_source = str(model) if not isinstance(model, Mapping) else "given mapping"
+        model = load_model(model, bank)
+    if group not in scored.background.columns:
+        raise AcapInputError(f"unknown group column {group!r}; use one of "
+                             f"{', '.join(c for c in scored.background.columns if c != 'years_in_role')}", "group")
+    labels = bank.labels()
+    settings = dict(seed=int(seed), n_iter=int(n_iter), min_group_n=int(min_group_n), cfa_missing=cfa_missing,
+                    min_share=float(min_share), group=group, model=model_source,
+                    n_modification_indices=int(n_modification_indices),
+                    efa="minres extraction, oblimin rotation", missing="don't know and skipped are missing; "
+                    "pairwise correlations for alpha, KMO, parallel analysis, MAP and EFA")
+    all_items = [i for its in model.values() for i in its]
+    x = scored.items
+    xm = x[all_items]
+    with warnings.catch_warnings():
+        # numerical warnings of the estimators on awkward data; failures become section notes
+        warnings.simplefilter("ignore", RuntimeWarning)
+        items_sec, _ = _items_section(scored, bank, model, labels)
+        scale_scores = _scale_scores(scored, bank, model, min_share)
+        rel = _reliability_section(scored, bank, model, scale_scores)
+        adq = _adequacy_section(xm)
+        ret = _retention_section(xm, int(seed), int(n_iter), len(model))
+        ef = _efa_section(xm, ret, len(model), int(seed), model)
+        cf = _cfa_section(x, model, settings, int(n_modification_indices))
+        inv = _invariance_section(x, scored.background, model, group, int(min_group_n))
+        agg = _aggregation_section(scored, bank, model, scale_scores)
+    verdicts = _verdicts(model, labels, rel, agg, inv, cf)
+    thresholds = pd.DataFrame.from_dict(THRESHOLDS, orient="index").rename_axis("key")
+    bg = scored.background
+    meta = dict(
+        title=f"Validation report: {bank.title}", acap_version=acap.__version__, bank=bank.bank,
+        bank_version=bank.version, bank_file=_bank_file(bank, bank_path),
+        data_source=source, data_sha256=sha,
+        date=date or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        n_respondents=int(len(bg)), n_organisations=int(bg["organisation"].nunique()),
+        n_items=len(all_items), n_scales=len(model),
+        scale_labels={f: labels.get(f, f) for f in model},
+        group_sizes={str(k): int(v) for k, v in bg[group].value_counts().items()},
+        python=platform.python_version(), numpy=np.__version__, pandas=pd.__version__,
+    )
+    try:
+        import scipy
+
+        meta["scipy"] = scipy.__version__
+    except ImportError:  # pragma: no cover
+        pass
+    return ValidationReport(meta=meta, settings=settings, model={k: list(v) for k, v in model.items()},
+                            thresholds=thresholds, verdicts=verdicts, items=items_sec, reliability=rel,
+                            adequacy=adq, retention=ret, efa=ef, cfa=cf, invariance=inv, aggregation=agg)
