@@ -460,11 +460,7 @@ def _scale_scores(scored, bank, model, min_share) -> pd.DataFrame:
 
 def _reliability_section(scored, bank, model, scale_scores) -> Section:
     from acap import reliability
-
-    try:
-        from acap.factor import omega as omega_fn
-    except Exception:  # noqa: BLE001 - omega not shipped yet: report without it
-        omega_fn = None
+    from acap.reliability import omega as omega_fn
     x = scored.items
     cut = THRESHOLDS["item_rest"]["value"]
     fc = THRESHOLDS["floor_ceiling"]["value"]
@@ -501,13 +497,10 @@ def _reliability_section(scored, bank, model, scale_scores) -> Section:
         except Exception as exc:  # noqa: BLE001 - a scale that cannot be analysed is reported, not fatal
             notes.append(_fail_note(f"Alpha of {f}", exc))
         if len(its) >= 3:
-            if omega_fn is None:
-                notes.append(f"Omega of {f} is not available in this version of acap.")
-            else:
-                try:
-                    row["omega_total"] = float(omega_fn(x[its], n_factors=1).omega_total)
-                except Exception as exc:  # noqa: BLE001
-                    notes.append(_fail_note(f"Omega of {f}", exc))
+            try:
+                row["omega_total"] = float(omega_fn(x[its], n_factors=1).omega_total)
+            except Exception as exc:  # noqa: BLE001
+                notes.append(_fail_note(f"Omega of {f}", exc))
         summary[f] = row
     table = pd.DataFrame.from_dict(summary, orient="index").rename_axis("scale")
     items_table = (pd.DataFrame(item_rows).set_index(["scale", "item"]) if item_rows
@@ -516,7 +509,7 @@ def _reliability_section(scored, bank, model, scale_scores) -> Section:
     general = pd.DataFrame()
     n_f = len(model)
     all_items = [i for its in model.values() for i in its]
-    if omega_fn is not None and n_f >= 2:
+    if n_f >= 2:
         try:
             om = omega_fn(x[all_items], n_factors=n_f)
             values.update(omega_total_bank=float(om.omega_total), omega_h_bank=float(om.omega_hierarchical))

@@ -92,3 +92,20 @@ def test_bad_bank_file_one_line(tmp_path):
     res = runner.invoke(app, ["score", str(src), "--out", str(tmp_path / "o"), "--bank", str(bank)])
     assert res.exit_code == 2
     assert "bank.yaml" in res.output and "field" in res.output
+
+
+def test_validate_command(tmp_path):
+    from acap.simulate import simulate
+
+    src = tmp_path / "responses.csv"
+    simulate(n_organisations=6, seed=3, sizes=(20, 30)).responses.to_csv(src, index=False)
+    res = runner.invoke(app, ["validate", str(src), "--out", str(tmp_path / "v"), "--seed", "1"])
+    assert res.exit_code == 0, res.output
+    assert "CFA" in res.output and "recognising_value" in res.output
+    html = (tmp_path / "v/report.html").read_text()
+    assert "<html lang=" in html and "Verdict per scale" in html
+    bad = tmp_path / "model.yaml"
+    bad.write_text("absorb: [AQ01, AQ02, ZZ99]\n")
+    res = runner.invoke(app, ["validate", str(src), "--out", str(tmp_path / "w"), "--model", str(bad)])
+    assert res.exit_code == 2 and "ZZ99" in res.output
+    assert not (tmp_path / "w").exists()
