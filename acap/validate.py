@@ -567,8 +567,9 @@ def _retention_section(xm, seed, n_iter, n_scales) -> Section:
         tables["map"] = m.values
     except Exception as exc:  # noqa: BLE001
         notes.append(_fail_note("Velicer's MAP", exc))
-    notes.insert(0, f"Parallel analysis: {n_iter} simulated and resampled data sets (seed {seed}), 95th "
-                    f"percentile, as psych::fa.parallel; MAP as psych::vss. The bank has {n_scales} scales.")
+    notes.insert(0, f"Parallel analysis: {n_iter} simulated normal data sets (seed {seed}; Horn 1965), 95th "
+                    f"percentile, as psych::fa.parallel suggests from its simulated data; MAP as psych::vss. "
+                    f"The bank has {n_scales} scales.")
     status = "ok" if len(values) == 4 else ("partial" if values else "not computed")
     return Section(status, tuple(notes), tables, values)
 
