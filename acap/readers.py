@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from acap.errors import AcapInputError
@@ -37,14 +38,17 @@ class Table:
     data: pd.DataFrame
     source: str
     kind: str
+    #: 0-based position in the file of each row of ``data`` (blank rows are dropped on reading).
+    positions: np.ndarray | None = None
 
     def row_label(self, position: int) -> str:
         """How a person finds row ``position`` (0-based) of :attr:`data` in the original."""
+        if self.kind == "frame":
+            return f"row {self.data.index[position]}"
+        original = int(self.positions[position]) if self.positions is not None else position
         if self.kind in ("csv", "xlsx"):
-            return f"row {position + 2}"
-        if self.kind == "sav":
-            return f"case {position + 1}"
-        return f"row {self.data.index[position]}"
+            return f"row {original + 2}"
+        return f"case {original + 1}"
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -61,6 +65,19 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
             out[col] = s.astype("string")
         out[col] = out[col].str.strip().replace("", pd.NA)
     return pd.DataFrame(out, index=frame.index)
+
+
+def clean_text(series: pd.Series) -> pd.Series:
+    """Cells as stripped text (object dtype), blanks and whitespace-only cells as None.
+
+    Works on the distinct values only: columns repeat a few values many times, and string
+    operations per cell would dominate reading and validation time on large tables.
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    stripped = np.strings.strip(np.asarray(uniques, dtype=object).astype(str))
+    clean = np.append(stripped.astype(object), None)  # code -1 (missing) picks the last slot
+    clean[np.flatnonzero(stripped == "")] = None
+    return pd.Series(clean[codes], index=series.index, dtype=object)
 
 
 def read_table(path: str | os.PathLike) -> Table:
@@ -115,7 +132,15 @@ def read_table(path: str | os.PathLike) -> Table:
     frame = frame.reset_index(drop=True)
     if kind == "xlsx":
         frame = _as_text(frame)  # Excel cells mix numbers and text within a column
-    return Table(data=frame, source=str(p), kind=kind)
+    # Spreadsheets often end in rows that hold nothing (or only spaces): not respondents.
+    keep = np.zeros(len(frame), dtype=bool)
+    for col in frame.columns:
+        keep |= clean_text(frame[col]).notna().to_numpy() if not pd.api.types.is_numeric_dtype(
+            frame[col]) else frame[col].notna().to_numpy()
+    positions = np.flatnonzero(keep)
+    if not keep.all():
+        frame = frame[keep].reset_index(drop=True)
+    return Table(data=frame, source=str(p), kind=kind, positions=positions)
 
 
 def table_from_frame(frame: pd.DataFrame, source: str = "table") -> Table:

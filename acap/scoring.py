@@ -41,7 +41,7 @@ import pandas as pd
 
 from acap.errors import AcapInputError
 from acap.items import Bank, load_bank
-from acap.readers import Table, read_table, table_from_frame
+from acap.readers import Table, clean_text, read_table, table_from_frame
 
 #: Columns a responses table may carry besides background questions and items.
 META_COLUMNS = ("respondent_id", "bank_version", "submitted_at", "started_at", "consent")
@@ -146,21 +146,8 @@ class _Problems:
             raise AcapInputError(self.first + tail, where=self.table.source)
 
 
-def _text(series: pd.Series) -> pd.Series:
-    """Cells as stripped text, blanks as NA.
-
-    Work on the distinct values only: background columns repeat a few values many times,
-    and string operations per cell dominate validation time on large tables.
-    """
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    stripped = np.strings.strip(np.asarray(uniques, dtype=object).astype(str))
-    clean = np.append(stripped.astype(object), None)  # code -1 (missing) picks the last slot
-    clean[np.flatnonzero(stripped == "")] = None
-    return pd.Series(clean[codes], index=series.index, dtype=object)
-
-
 def _version_matches(values: pd.Series, version: str) -> np.ndarray:
-    text = _text(values)
+    text = clean_text(values)
     ok = (text == version).fillna(True).to_numpy(dtype=bool)
     try:
         target = float(version)
@@ -177,7 +164,7 @@ def _parse_item(series: pd.Series, points: int, dk_code: int) -> tuple[np.ndarra
         dk = num == dk_code
         present = ~np.isnan(num)
     else:
-        text = _text(series)
+        text = clean_text(series)
         present = text.notna().to_numpy()
         dk_text = text.str.lower().isin(DONT_KNOW_TEXT).fillna(False).to_numpy(dtype=bool)
         num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -242,7 +229,7 @@ def validate_responses(data: pd.DataFrame | Table | str, bank: Bank | None = Non
 
     n = len(frame)
     if "respondent_id" in frame.columns:
-        rid = _text(frame["respondent_id"])
+        rid = clean_text(frame["respondent_id"])
         blank = np.flatnonzero(rid.isna().to_numpy())
         if blank.size:
             problems.add("respondent ID is blank", blank, "respondent_id")
@@ -264,12 +251,12 @@ def validate_responses(data: pd.DataFrame | Table | str, bank: Bank | None = Non
             problems.add(f"answers bank version {got!r}, but the bank given is version {bank.version!r}",
                          bad, "bank_version")
 
-    org = _text(frame["organisation"])
+    org = clean_text(frame["organisation"])
     blank = np.flatnonzero(org.isna().to_numpy())
     if blank.size:
         problems.add("organisation is missing", blank, "organisation")
 
-    role_text = _text(frame["role"])
+    role_text = clean_text(frame["role"])
     by_label = {r.label.lower(): r.id for r in bank.roles} | {r.id.lower(): r.id for r in bank.roles}
     role = role_text.str.lower().map(by_label)
     bad = np.flatnonzero((role.isna() & role_text.notna()).to_numpy())
@@ -283,7 +270,7 @@ def validate_responses(data: pd.DataFrame | Table | str, bank: Bank | None = Non
     spec = next((b for b in bank.background if b.id == "years_in_role"), None)
     if spec is not None and "years_in_role" in frame.columns:
         raw = frame["years_in_role"]
-        years = pd.to_numeric(_text(raw) if not pd.api.types.is_numeric_dtype(raw) else raw, errors="coerce")
+        years = pd.to_numeric(clean_text(raw) if not pd.api.types.is_numeric_dtype(raw) else raw, errors="coerce")
         lo, hi = spec.min if spec.min is not None else -np.inf, spec.max if spec.max is not None else np.inf
         bad = np.flatnonzero((raw.notna() & (years.isna() | (years < lo) | (years > hi))).to_numpy())
         if bad.size:

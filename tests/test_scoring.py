@@ -159,3 +159,19 @@ def test_any_single_bad_cell_is_found_and_named(bank, rows, data, bad):
         validate_responses(df, bank)
     assert f"row {r}, column {c}: value" in str(exc.value)
     assert "more problem" not in str(exc.value)
+
+
+def test_blank_rows_in_spreadsheets_are_skipped_and_rows_keep_their_numbers(tmp_path, bank):
+    df = _frame(bank, n=3, AQ01=[1, 2, 3], organisation=["Ynys Môn ICB", "Saint-Étienne", "Ynys Môn ICB"])
+    text = df.to_csv(index=False).splitlines()
+    text.insert(2, ",,  ,,")  # an empty row (spaces only) after the first respondent
+    text.append(" ,,,,")      # and a trailing one
+    p = tmp_path / "r.csv"
+    p.write_text("\n".join(text) + "\n", encoding="utf-8")
+    r = score(p, bank)
+    assert len(r.background) == 3 and r.background["organisation"].iloc[1] == "Saint-Étienne"
+    bad = df.assign(AQ01=[1, 2, 30]).to_csv(index=False).splitlines()
+    bad.insert(2, ",,,,")
+    p.write_text("\n".join(bad) + "\n", encoding="utf-8")
+    with pytest.raises(AcapInputError, match=r"row 5, column AQ01: value 30"):
+        score(p, bank)
