@@ -7,6 +7,7 @@ and nothing written.
 from __future__ import annotations
 
 import functools
+import os
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -35,6 +36,12 @@ def _one_line_errors(fn):
         except OSError as exc:
             typer.echo(f"error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        except Exception as exc:  # a bug, not bad input: still one line unless debugging
+            if os.environ.get("ACAP_DEBUG"):
+                raise
+            typer.echo(f"internal error: {type(exc).__name__}: {exc} (set ACAP_DEBUG=1 for the traceback; "
+                       "please report it)", err=True)
+            raise typer.Exit(1) from None
 
     return wrapper
 
@@ -49,23 +56,39 @@ def _load_bank(path: Optional[Path]):
     return load_bank(path)
 
 
-def _read_invited(path: Optional[Path]):
-    """Organisation -> invited count from a CSV with columns organisation, invited."""
+def _read_invited(path: Optional[Path], organisations) -> Optional[pd.Series]:
+    """Organisation -> invited count from a CSV/XLSX with columns organisation, invited.
+
+    Every organisation named must be in the responses, and every count a whole number no
+    smaller than 1; the message names the file and row.
+    """
     if path is None:
         return None
-    from acap.readers import read_table
+    from acap.readers import clean_text, read_table
 
     t = read_table(path)
     missing = {"organisation", "invited"} - set(t.data.columns)
     if missing:
         raise AcapInputError(f"needs columns organisation and invited (missing: {', '.join(sorted(missing))})",
                              where=str(path))
-    invited = pd.to_numeric(t.data["invited"], errors="coerce")
-    bad = invited.isna() | (invited < 1)
-    if bad.any():
-        pos = int(bad.to_numpy().nonzero()[0][0])
-        raise AcapInputError(f"{t.row_label(pos)}, column invited: not a positive whole number", where=str(path))
-    return pd.Series(invited.to_numpy(), index=t.data["organisation"].astype(str))
+    org = clean_text(t.data["organisation"])
+    invited = pd.to_numeric(clean_text(t.data["invited"]), errors="coerce")
+    known = set(organisations)
+    for pos in range(len(t.data)):
+        where = f"{t.row_label(pos)}"
+        if org.iloc[pos] is None:
+            raise AcapInputError(f"{where}, column organisation: organisation is missing", where=str(path))
+        v = invited.iloc[pos]
+        if not (pd.notna(v) and v >= 1 and float(v).is_integer()):
+            raise AcapInputError(f"{where}, column invited: {t.data['invited'].iloc[pos]!r} is not a whole "
+                                 "number of at least 1", where=str(path))
+        if org.iloc[pos] not in known:
+            raise AcapInputError(f"{where}, column organisation: {org.iloc[pos]!r} has no responses", where=str(path))
+    if org.duplicated().any():
+        pos = int(org.duplicated().to_numpy().nonzero()[0][0])
+        raise AcapInputError(f"{t.row_label(pos)}, column organisation: {org.iloc[pos]!r} is listed twice",
+                             where=str(path))
+    return pd.Series(invited.astype(int).to_numpy(), index=org.to_numpy())
 
 
 @app.command()
@@ -77,15 +100,21 @@ def score(
     invited: Annotated[Optional[Path], typer.Option("--invited", help="CSV of organisation,invited for finite-population CIs.")] = None,
     min_n: Annotated[int, typer.Option("--min-n", help="Suppress organisations and role groups below this n.")] = 5,
     min_share: Annotated[float, typer.Option("--min-share", help="Share of a scale's items needed for a score.")] = 2 / 3,
+    respondents: Annotated[bool, typer.Option("--respondents", help="Also write respondent-level scores "
+                                              "(scores/respondents.csv); they are not suppressed.")] = False,
 ):
     """Score a responses table and aggregate it to organisations."""
     from acap.demo import scoring_files
     from acap.outputs import write_all
     from acap.pipeline import headline, score_and_aggregate
 
+    from acap.scoring import validate_responses
+
     b = _load_bank(bank)
-    scored = score_and_aggregate(responses, b, invited=_read_invited(invited), min_n=min_n, min_share=min_share)
-    files = write_all(out, scoring_files(scored))
+    checked = validate_responses(responses, b)
+    scored = score_and_aggregate(checked, b, invited=_read_invited(invited, checked.background["organisation"]),
+                                 min_n=min_n, min_share=min_share)
+    files = write_all(out, scoring_files(scored, respondents=respondents))
     n = len(scored.scores.background)
     typer.echo(f"Scored {n} respondents from {scored.scores.background['organisation'].nunique()} organisations "
                f"(bank {b.bank} {b.version}).")
@@ -101,7 +130,7 @@ def validate(
     bank: Annotated[Optional[Path], typer.Option("--bank", help="Item bank YAML (default: acap v1).")] = None,
     model: Annotated[Optional[Path], typer.Option(
         "--model", help="Measurement model, YAML or JSON {factor: [item IDs]} (default: the bank's scales).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed (parallel analysis, rotation starts, two-stage CFA).")] = 2024,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed (parallel analysis, rotation starts, two-stage CFA).")] = 2024,
 ):
     """Psychometric validation report of the questionnaire on a responses table (HTML + JSON)."""
     from acap.outputs import write_all
@@ -138,8 +167,8 @@ def _echo_validation(rep) -> None:
 @_one_line_errors
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for the demo results.")] = Path("acap-demo"),
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 2024,
-    organisations: Annotated[int, typer.Option(help="Number of simulated organisations.")] = 12,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 2024,
+    organisations: Annotated[int, typer.Option(min=2, max=2000, help="Number of simulated organisations.")] = 12,
 ):
     """Simulate organisations and run everything acap does on them; write the results to a folder."""
     from acap.demo import run_demo
@@ -163,7 +192,8 @@ def demo(
         links = res.extras["network"]["links"]
         cols = ["n_nodes", "density", "board_density", "reciprocity", "betweenness_centralization", "response_rate"]
         typer.echo("\nAdvice networks (simulated): density, board density, reciprocity, centralization, response:")
-        typer.echo(_fmt(links.org_network[[c for c in cols if c in links.org_network.columns]]))
+        org_network = res.extras["network"]["org_network"]
+        typer.echo(_fmt(org_network[[c for c in cols if c in org_network.columns]]))
         ind = links.individual.reset_index()
         top = ind[ind["scale"].isin(["potential", "realised"])].set_index(["scale", "measure"])
         typer.echo("\nACAP and network position (within-organisation permutation p-values):")

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from acap.items import Bank, load_bank
-from acap.outputs import csv_writer, write_all
+from acap.outputs import csv_writer, slug, write_all
 from acap.pipeline import Scored, headline, score_and_aggregate
 from acap.report_html import validation_files
 from acap.simulate import Simulation, simulate
@@ -93,20 +94,43 @@ def network_stage(scored: Scored, seed: int, score: str = "potential", n_perm: i
     org_means = scored.organisations.table["mean"].unstack("scale")[list(individual.columns)]
     links = link_networks(nets.edges, nets.nodes, individual, org_means.dropna(how="all"),
                           dyadic_score=score, n_perm=n_perm, seed=seed)
+    # What leaves the library: pseudonymous labels (P01 ...) instead of respondent IDs, no
+    # scores beside them, and nothing for organisations suppressed below the minimum n.
+    hidden = set(hidden_organisations(scored))
+    label = nets.nodes.set_index("id")["label"]
+    shown = ~nets.nodes["organisation"].isin(hidden)
+    ties = nets.edges[~nets.edges["organisation"].isin(hidden)]
+    ties = ties.assign(source=ties["source"].map(label), target=ties["target"].map(label))
+    people = nets.nodes.loc[shown, ["organisation", "label", "role", "board", "responded"]]
+    contacts = nets.contacts[~nets.contacts["organisation"].isin(hidden)]
+    contacts = contacts.assign(respondent=contacts["respondent"].map(label)).rename(columns={"respondent": "person"})
+    metrics = links.metrics[~links.metrics["organisation"].isin(hidden)]
+    metrics = metrics.set_index(metrics.index.map(label).rename("label"))
+    org_network = links.org_network.copy()
+    org_network.loc[org_network.index.isin(hidden)] = np.nan
+    org_network["suppressed"] = org_network.index.isin(hidden)
+    dyadic = links.dyadic[~links.dyadic.index.get_level_values("organisation").isin(hidden)]
     files = {
-        "network/ties.csv": csv_writer(nets.edges, index=False),
-        "network/people.csv": csv_writer(nets.nodes, index=False),
-        "network/outside_contacts.csv": csv_writer(nets.contacts, index=False),
-        "network/node_metrics.csv": csv_writer(links.metrics),
-        "network/organisations.csv": csv_writer(links.org_network),
+        "network/ties.csv": csv_writer(ties, index=False),
+        "network/people.csv": csv_writer(people, index=False),
+        "network/outside_contacts.csv": csv_writer(contacts, index=False),
+        "network/node_metrics.csv": csv_writer(metrics),
+        "network/organisations.csv": csv_writer(org_network),
         "network/link_individual.csv": csv_writer(links.individual),
         "network/link_organisation.csv": csv_writer(links.organisation),
-        "network/link_dyadic.csv": csv_writer(links.dyadic),
+        "network/link_dyadic.csv": csv_writer(dyadic),
     }
+    taken: set[str] = set()
     for org, net in split_organisations(nets.edges, nets.nodes, nets.contacts).items():
-        slug = "".join(c if c.isalnum() else "-" for c in org.lower()).strip("-")
-        files[f"network/gephi/{slug}"] = _directory_writer(export_all, net)
-    return files, {"links": links, "networks": nets}
+        if org not in hidden:
+            files[f"network/gephi/{slug(org, taken)}"] = _directory_writer(export_all, net)
+    return files, {"links": links, "networks": nets, "org_network": org_network}
+
+
+def hidden_organisations(scored: Scored) -> list[str]:
+    """Organisations whose every result is suppressed (fewer respondents than the minimum n)."""
+    flags = scored.organisations.table["suppressed"].groupby(level="organisation").all()
+    return list(flags.index[flags.to_numpy()])
 
 
 def _directory_writer(export, network):
@@ -119,14 +143,20 @@ def _directory_writer(export, network):
     return write
 
 
-def scoring_files(scored: Scored) -> dict:
-    """The result files of scoring and aggregation (shared by ``acap score`` and the demo)."""
+def scoring_files(scored: Scored, respondents: bool = False) -> dict:
+    """The result files of scoring and aggregation (shared by ``acap score`` and the demo).
+
+    Organisation results only, with suppression applied; respondent-level scores are written
+    when ``respondents`` is true (a researcher scoring their own data asks for them).
+    """
     org = scored.organisations
-    return {
-        "scores/respondents.csv": csv_writer(scored.scores.table()),
+    files = {
         "organisations/results.csv": csv_writer(org.table),
         "organisations/by_role.csv": csv_writer(org.by_role),
         "organisations/knowledge_gaps.csv": csv_writer(scored.gaps),
         "organisations/headline.csv": csv_writer(headline(scored)),
         "aggregation/icc.csv": csv_writer(org.reliability),
     }
+    if respondents:
+        files["scores/respondents.csv"] = csv_writer(scored.scores.table())
+    return files

@@ -188,6 +188,9 @@ class Bank(_Strict):
         bg = {b.id for b in self.background}
         if not {"organisation", "role"} <= bg:
             raise ValueError("background must include organisation and role")
+        for b in self.background:
+            if b.id in ("organisation", "role") and not b.required:
+                raise ValueError(f"background {b.id} must be required: results are organised by it")
         clash = bg & set(seen)
         if clash:
             raise ValueError(f"background IDs clash with item IDs: {sorted(clash)}")
@@ -331,6 +334,8 @@ def load_bank(path: str | os.PathLike | None = None) -> Bank:
         raw = yaml.safe_load(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise AcapInputError("no such file", where=str(p)) from None
+    except UnicodeDecodeError:
+        raise AcapInputError("not UTF-8 text; save the bank as UTF-8", where=str(p)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark else ""

@@ -5,7 +5,7 @@ Returns data only; the CLI decides what to print and :mod:`acap.outputs` what to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -24,7 +24,9 @@ class Scored:
         Respondent-level scores.
     organisations : OrganisationResults
         Organisation x scale results (scales, potential/realised ACAP, knowledge sources
-        gathered and used), with minimum-n suppression applied.
+        gathered and used), with minimum-n suppression applied. Scales answered on different
+        numbers of points are aggregated separately (rwg's null variance depends on it); the
+        result's ``n_points`` is then that of the first scale.
     gaps : DataFrame
         Organisation x source: mean gathered, mean used and gap (gathered - used), taken from
         the suppressed organisation table so that a suppressed organisation shows nothing.
@@ -59,9 +61,24 @@ def score_and_aggregate(data, bank: Bank, *, invited=None, min_n: int = 5, min_s
     used = s.used.add_prefix("used:")
     frame = pd.concat([s.background[["organisation"]], s.background["role_group"].rename("role"),
                        s.scales, s.composites[["potential", "realised"]], gathered, used, s.items], axis=1)
+    # rwg's null variance depends on the number of answer points, so scales on different
+    # response formats are aggregated separately and the tables joined.
+    points = {sc.id: bank.response_scales[sc.response_scale].points for sc in bank.scales}
+    points["potential"] = points["realised"] = points[bank.potential_scales[0]]
+    if bank.sources:
+        src_points = bank.response_scales[bank.sources.response_scale].points
+        points.update({c: src_points for c in [*gathered.columns, *used.columns]})
     scales = list(s.scales.columns) + ["potential", "realised"] + list(gathered.columns) + list(used.columns)
-    org = organisation_results(frame, scales=scales, items=bank.scale_map, invited=invited, min_n=min_n,
-                               role="role")
+    parts = []
+    for pts in dict.fromkeys(points[c] for c in scales):
+        group = [c for c in scales if points[c] == pts]
+        parts.append(organisation_results(
+            frame, scales=group, items={k: v for k, v in bank.scale_map.items() if k in group}, n_points=pts,
+            invited=invited, min_n=min_n, role="role"))
+    org = parts[0] if len(parts) == 1 else replace(
+        parts[0], table=pd.concat([p.table for p in parts]).sort_index(level=0, sort_remaining=False),
+        reliability=pd.concat([p.reliability for p in parts]),
+        by_role=pd.concat([p.by_role for p in parts]).sort_index(level=[0, 1], sort_remaining=False))
     means = org.table["mean"].unstack("scale")
     sources = list(s.gathered.columns)
     gaps = pd.concat({

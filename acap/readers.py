@@ -18,6 +18,8 @@ import pandas as pd
 
 from acap.errors import AcapInputError
 
+#: Columns whose SPSS value labels replace their codes on reading.
+LABELLED_COLUMNS = ("organisation", "role")
 SUFFIXES = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".sav": "sav", ".zsav": "sav"}
 
 
@@ -120,7 +122,13 @@ def read_table(path: str | os.PathLike) -> Table:
             import pyreadstat
 
             # SPSS numeric columns stay numeric (the fast path in scoring); strings stay text.
-            frame, _meta = pyreadstat.read_sav(str(p), apply_value_formats=False)
+            frame, meta = pyreadstat.read_sav(str(p), apply_value_formats=False)
+            # Organisation and role are often coded numbers with value labels: use the labels.
+            # Item answers keep their codes (their labels are the response format's words).
+            for col, labels in meta.variable_value_labels.items():
+                if col in LABELLED_COLUMNS and col in frame.columns:
+                    named = frame[col].map(labels)
+                    frame[col] = named.where(named.notna(), frame[col]).astype(object)
     except UnicodeDecodeError:
         raise AcapInputError("the file is not UTF-8 text; save it as CSV UTF-8", where=str(p)) from None
     except Exception as exc:  # parsers raise many types; the user needs one line

@@ -17,7 +17,7 @@ def test_demo_runs_end_to_end(tmp_path):
     res = runner.invoke(app, ["demo", "--out", str(out), "--organisations", "12"])
     assert res.exit_code == 0, res.output
     assert "Organisations: potential and realised ACAP" in res.output
-    for rel in ["data/responses.csv", "scores/respondents.csv", "organisations/results.csv",
+    for rel in ["data/responses.csv", "organisations/results.csv",
                 "organisations/by_role.csv", "organisations/knowledge_gaps.csv", "aggregation/icc.csv"]:
         assert (out / rel).stat().st_size > 0, rel
     results = pd.read_csv(out / "organisations/results.csv")
@@ -30,10 +30,20 @@ def test_demo_runs_end_to_end(tmp_path):
 
     metrics = pd.read_csv(out / "network/node_metrics.csv")
     assert {"betweenness_norm", "constraint", "in_degree"} <= set(metrics.columns)
+    # nothing that leaves the demo carries respondent IDs or a suppressed organisation
+    flags = results.groupby("organisation")["suppressed"].all()
+    hidden = set(flags.index[flags])
+    assert hidden  # the demo has an organisation below the minimum n
+    responses = pd.read_csv(out / "data/responses.csv")
+    for rel in ["network/ties.csv", "network/people.csv", "network/node_metrics.csv",
+                "network/outside_contacts.csv", "network/link_dyadic.csv"]:
+        text = (out / rel).read_text(encoding="utf-8-sig")
+        assert not any(rid in text for rid in responses["respondent_id"].head(50)), rel
+        assert not any(org in text for org in hidden), rel
     links = pd.read_csv(out / "network/link_individual.csv")
     assert {"pearson_r", "slope", "p_slope"} <= set(links.columns)
     gexf = sorted((out / "network/gephi").glob("*/*.gexf"))
-    assert len(gexf) == 12
+    assert len(gexf) == 12 - len(hidden)
     root = ET.parse(gexf[0]).getroot()
     assert root.tag == "{http://gexf.net/1.3}gexf"
     assert len(list(root.iter("{http://gexf.net/1.3/viz}color"))) > 0
@@ -53,8 +63,33 @@ def test_score_command(tmp_path):
     assert res.exit_code == 0, res.output
     table = pd.read_csv(tmp_path / "out/organisations/results.csv")
     assert table["invited"].notna().any()
-    scores = pd.read_csv(tmp_path / "out/scores/respondents.csv")
+    assert not (tmp_path / "out/scores").exists()  # respondent-level scores only on request
+    res = runner.invoke(app, ["score", str(src), "--out", str(tmp_path / "out2"), "--respondents"])
+    assert res.exit_code == 0, res.output
+    scores = pd.read_csv(tmp_path / "out2/scores/respondents.csv")
     assert len(scores) == len(sim.responses)
+
+
+@pytest.mark.parametrize("rows, message", [
+    ("organisation,invited\nNowhere ICB,10\n", "row 2, column organisation: 'Nowhere ICB' has no responses"),
+    ("organisation,invited\n{org},2.5\n", "row 2, column invited: '2.5' is not a whole number"),
+    ("organisation,invited\n{org},0\n", "row 2, column invited: '0' is not a whole number of at least 1"),
+    ("organisation,invited\n{org} ,30\n{org},30\n", "row 3, column organisation: '{org}' is listed twice"),
+    ("org,invited\n{org},30\n", "needs columns organisation and invited"),
+])
+def test_bad_invited_file(tmp_path, rows, message):
+    from acap.simulate import simulate
+
+    sim = simulate(n_organisations=2, seed=9)
+    org = sim.organisations.index[0]
+    src = tmp_path / "responses.csv"
+    sim.responses.to_csv(src, index=False)
+    inv = tmp_path / "invited.csv"
+    inv.write_text(rows.format(org=org))
+    res = runner.invoke(app, ["score", str(src), "--out", str(tmp_path / "out"), "--invited", str(inv)])
+    assert res.exit_code == 2
+    assert message.format(org=org) in res.output and "invited.csv" in res.output
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("edit, message", [

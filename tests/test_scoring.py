@@ -175,3 +175,17 @@ def test_blank_rows_in_spreadsheets_are_skipped_and_rows_keep_their_numbers(tmp_
     p.write_text("\n".join(bad) + "\n", encoding="utf-8")
     with pytest.raises(AcapInputError, match=r"row 5, column AQ01: value 30"):
         score(p, bank)
+
+
+def test_sav_value_labels_name_organisations_and_roles(tmp_path, bank):
+    pyreadstat = pytest.importorskip("pyreadstat")
+    df = pd.DataFrame({"respondent_id": ["a", "b", "c"], "organisation": [1.0, 2.0, 1.0],
+                       "role": [11.0, 12.0, 11.0], "AQ01": [5.0, 6.0, 8.0]})
+    p = tmp_path / "coded.sav"
+    pyreadstat.write_sav(df, str(p), variable_value_labels={
+        "organisation": {1.0: "Ashvale ICB", 2.0: "Dunmere Council"}, "role": {11.0: "analyst", 12.0: "Finance"},
+        "AQ01": {5.0: "Slightly agree", 6.0: "Agree", 8.0: "Don't know"}})
+    r = score(p, bank)
+    assert list(r.background["organisation"]) == ["Ashvale ICB", "Dunmere Council", "Ashvale ICB"]
+    assert list(r.background["role"]) == ["analyst", "finance", "analyst"]
+    assert r.items.loc["a", "AQ01"] == 5 and r.dont_know.loc["c", "AQ01"]
