@@ -18,7 +18,8 @@ icc
 organisation_results
     Per organisation and scale: n, mean, SD, confidence interval (with a finite-population
     correction when the invited count is known), rwg(j); ICC per scale; role breakdown; all
-    with small-cell and complementary suppression applied.
+    with small-cell and complementary suppression applied. For files and reports use
+    ``OrganisationResults.public_reliability()``, not ``.reliability``.
 suppress
     The suppression rule on its own, for any table that leaves the library.
 
@@ -414,12 +415,17 @@ def suppress(
     Primary rule: a row whose count ``n`` is below ``min_n`` (or missing) is suppressed.
     Complementary rule (only when ``within`` is given): the rows sharing the same values of
     ``within`` are a breakdown of a total shown elsewhere (e.g. the role groups of one
-    organisation on one scale add up to that organisation's row). If exactly one row of
-    such a breakdown is suppressed and its total is shown, its n and mean follow by
-    subtraction from the total and the other rows, so the shown row with the smallest n is
-    suppressed too (ties: the first in table order). After one pass every breakdown has no
-    suppressed row, at least two, or a suppressed total; with disjoint breakdowns that is
-    enough.
+    organisation on one scale add up to that organisation's row). When some rows of such a
+    breakdown are suppressed and its total is shown, the suppressed rows *together* follow
+    by subtraction: their summed n, and their pooled mean, are the total minus the shown
+    rows. So the shown rows are suppressed too, smallest n first (ties: the first in table
+    order), until the suppressed rows are at least two and their counts add up to at least
+    ``min_n``, or the whole breakdown is suppressed (whose pooled mean is then the total's,
+    which has at least ``min_n`` people). After one pass every breakdown has no suppressed
+    row, suppressed rows that are at least two with at least ``min_n`` people in all, or a
+    suppressed total; with disjoint breakdowns that is enough. A missing count counts as 0,
+    except in a row already flagged ``suppressed`` (its count was blanked by an earlier
+    pass, which protected it), so applying the rule twice changes nothing.
 
     Suppressed rows keep their identifying index/columns; their ``values`` (and ``n``) are
     set to missing, ``suppressed`` is True and ``reason`` says why. Rows already flagged in a
@@ -456,6 +462,13 @@ def suppress(
     ...                   "mean": [4.0, 5.0, 6.0]}).set_index(["org", "role"])
     >>> suppress(t, 5, within=["org"])["suppressed"].tolist()
     [True, True, False]
+
+    Two small groups (1 + 2 people) are hidden, but their pooled mean would follow from
+    the total and the third group, so the third group is hidden too:
+
+    >>> t2 = t.assign(n=[1, 2, 9])
+    >>> suppress(t2, 5, within=["org"])["suppressed"].tolist()
+    [True, True, True]
     """
     if not isinstance(table, pd.DataFrame):
         raise AcapInputError("must be a pandas DataFrame", "table")
@@ -511,18 +524,29 @@ def _apply_suppression(table, counts, min_n, n, values, already, old_reason, gro
         n_groups = int(group_codes.max()) + 1
         if total_hidden is not None:
             n_groups = max(n_groups, len(total_hidden))
-        n_flagged = np.bincount(group_codes, weights=flag, minlength=n_groups)
-        lonely = n_flagged == 1
+        open_total = np.ones(n_groups, dtype=bool)
         if total_hidden is not None:
-            lonely &= ~total_hidden
-        candidate = np.flatnonzero(lonely[group_codes] & ~flag)
-        # smallest n first, then table order; keep the first candidate of each breakdown
+            open_total[: len(total_hidden)] = ~total_hidden
+        # A count blanked by an earlier pass was protected then (so a second pass changes
+        # nothing); any other unknown count protects nobody and adds 0.
+        known = np.where(np.isnan(counts), np.where(already, float(min_n), 0.0), counts)
+        hidden_n = np.bincount(group_codes, weights=np.where(flag, known, 0.0), minlength=n_groups)
+        hidden_k = np.bincount(group_codes, weights=flag.astype(float), minlength=n_groups)
+        candidate = np.flatnonzero((open_total & (hidden_k > 0))[group_codes] & ~flag)
+        # per breakdown: shown cells by smallest n, then table order
         order = candidate[np.lexsort((candidate, counts[candidate], group_codes[candidate]))]
-        _, first = np.unique(group_codes[order], return_index=True)
-        extra = order[first]
+        g = group_codes[order]
+        c = known[order]
+        first = np.searchsorted(g, g, side="left")  # position of the breakdown's first candidate
+        cum_before = np.cumsum(c) - c
+        cum_before -= cum_before[first]
+        # a candidate is hidden while, before it, the hidden cells are fewer than two or
+        # hold fewer than min_n people (their pooled n and mean follow by subtraction)
+        enough = (hidden_n[g] + cum_before >= min_n) & (hidden_k[g] + (np.arange(len(order)) - first) >= 2)
+        extra = order[~enough]
         flag = flag.copy()
         flag[extra] = True
-        reason[extra] = "complementary: protects a small cell from subtraction"
+        reason[extra] = "complementary: protects small cells from subtraction"
     out = table.copy()
     if n not in values:
         values.append(n)
@@ -558,7 +582,10 @@ class OrganisationResults:
     reliability : pandas.DataFrame
         Indexed by scale: ``icc1``, ``icc2``, ``n_groups``, ``mean_group_size`` (N/G, the k
         of ICC(1)), ``n``, ``msb``, ``msw``, ``F``, ``p``. Computed over all organisations,
-        suppressed ones included (an across-organisation figure reveals no one cell).
+        suppressed ones included, for the researcher's own use: it is *not* for publication
+        when an organisation is suppressed (N minus the shown organisations' n gives the
+        hidden n, and MSB, MSW narrow its mean; even ICC(1) with ICC(2) give N back). Files,
+        reports and screens use :meth:`public_reliability`.
     by_role : pandas.DataFrame
         Indexed by (organisation, role, scale): ``n``, ``mean``, ``suppressed``, ``reason``;
         empty when no role column was used. Respondents without a role form the group
@@ -576,6 +603,67 @@ class OrganisationResults:
     level: float
     n_points: int
     null_variance: float
+
+    def public_reliability(self) -> pd.DataFrame:
+        """ICC(1) and ICC(2) per scale as they may be published: no suppressed cell enters.
+
+        For each scale the one-way ANOVA uses only the organisations whose row of
+        :attr:`table` is shown, from their shown ``n``, ``mean`` and ``sd``, so every figure
+        here can be worked out from the published table and discloses nothing about a
+        suppressed organisation. When no organisation is suppressed on a scale this equals
+        :attr:`reliability`. (Over all organisations, ``icc2`` gives F = 1 / (1 - ICC(2)),
+        then ``icc1`` gives k and so N = G k: the hidden organisation's n, and with MSB and
+        MSW a narrow range for its mean. Hence the shown organisations only.)
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by scale, the columns of :attr:`reliability` (``icc1``, ``icc2``,
+            ``n_groups``, ``mean_group_size``, ``n``, ``msb``, ``msw``, ``F``, ``p``) computed
+            over the shown organisations, plus ``n_groups_suppressed``: organisations left
+            out because their row is suppressed.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(1)
+        >>> df = pd.DataFrame({"organisation": np.repeat(["A", "B", "C", "D"], [8, 6, 7, 3]),
+        ...                    "acquisition": rng.integers(3, 8, 24).astype(float)})
+        >>> res = organisation_results(df, role=None)
+        >>> pub = res.public_reliability()
+        >>> int(pub.loc["acquisition", "n_groups"]), int(pub.loc["acquisition", "n"])
+        (3, 21)
+        >>> int(res.reliability.loc["acquisition", "n"])  # includes the hidden 3: not for files
+        24
+        """
+        t = self.table
+        scales = self.reliability.index
+        shown = ~t["suppressed"].to_numpy(dtype=bool)
+        n = pd.to_numeric(t["n"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+        def wide(values: np.ndarray) -> np.ndarray:
+            # (organisations x scales), in the order of the reliability index
+            return pd.Series(values, index=t.index).unstack(level="scale").reindex(columns=scales).to_numpy(float)
+
+        count = np.nan_to_num(wide(np.where(shown, n, 0.0)))
+        mean = wide(np.where(shown, t["mean"].to_numpy(dtype=float, na_value=np.nan), np.nan))
+        sd = wide(np.where(shown, t["sd"].to_numpy(dtype=float, na_value=np.nan), np.nan))
+        res = _icc_from_group_stats(count, mean, sd**2)
+        hidden = wide((~shown).astype(float))
+        return pd.DataFrame(
+            {
+                "icc1": res["icc1"],
+                "icc2": res["icc2"],
+                "n_groups": res["n_groups"].astype(int),
+                "mean_group_size": res["k"],
+                "n": res["n"].astype(int),
+                "msb": res["msb"],
+                "msw": res["msw"],
+                "F": res["F"],
+                "p": res["p"],
+                "n_groups_suppressed": np.nan_to_num(hidden).sum(axis=0).astype(int),
+            },
+            index=scales.copy(),
+        )
 
 
 def _check_range(arr: np.ndarray, scores: pd.DataFrame, cols: list[str], n_points: int, what: str) -> None:
@@ -709,7 +797,9 @@ def organisation_results(
     Returns
     -------
     OrganisationResults
-        ``table``, ``reliability``, ``by_role`` and the settings used.
+        ``table``, ``reliability``, ``by_role`` and the settings used. ``reliability`` uses
+        every organisation and is for the researcher only; what leaves the library uses
+        ``public_reliability()``.
 
     References
     ----------
@@ -854,7 +944,8 @@ def organisation_results(
     )
     no_flags = np.zeros(len(table), dtype=bool)
     table = _apply_suppression(
-        table, count.ravel(), min_n, "n", ["mean", "sd", "ci_lower", "ci_upper", "rwg_j", "rwg_n"], no_flags,
+        # fpc too: with the invited count shown, sqrt((N - n) / (N - 1)) gives n back
+        table, count.ravel(), min_n, "n", ["mean", "sd", "ci_lower", "ci_upper", "fpc", "rwg_j", "rwg_n"], no_flags,
         None, None, None,
     )
 

@@ -181,7 +181,7 @@ def demo(
     typer.echo("Organisations: potential and realised ACAP (1-7), their ratio, and the knowledge source\n"
                "gathered most beyond its use (suppressed below n = 5):")
     typer.echo(_fmt(res.headline))
-    rel = res.scored.organisations.reliability
+    rel = res.scored.organisations.public_reliability()
     scales = list(res.scored.scores.scales.columns)
     typer.echo("\nBetween-organisation reliability of the scales (ICC(1), ICC(2)):")
     typer.echo(_fmt(rel.loc[scales, ["icc1", "icc2"]]))

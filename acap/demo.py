@@ -155,7 +155,7 @@ def scoring_files(scored: Scored, respondents: bool = False) -> dict:
         "organisations/by_role.csv": csv_writer(org.by_role),
         "organisations/knowledge_gaps.csv": csv_writer(scored.gaps),
         "organisations/headline.csv": csv_writer(headline(scored)),
-        "aggregation/icc.csv": csv_writer(org.reliability),
+        "aggregation/icc.csv": csv_writer(org.public_reliability()),
     }
     if respondents:
         files["scores/respondents.csv"] = csv_writer(scored.scores.table())

@@ -297,6 +297,15 @@ def test_small_organisation_is_suppressed():
     assert not big["suppressed"] and big["reason"] == "" and big["n"] == 6
 
 
+def test_fpc_of_a_suppressed_row_is_blanked():
+    # with the invited count shown, fpc = sqrt((N - n) / (N - 1)) would give n back
+    df = pd.DataFrame(_org("big", {"a": 6}) + _org("small", {"a": 4}))
+    t = organisation_results(df, invited={"big": 10, "small": 9}).table
+    small = t.loc[("small", "acq")]
+    assert small["suppressed"] and small["invited"] == 9 and pd.isna(small["fpc"])
+    assert t.loc[("big", "acq"), "fpc"] == pytest.approx(math.sqrt(4 / 9))
+
+
 def test_one_small_role_group_forces_complementary_suppression():
     df = pd.DataFrame(_org("A", {"board": 3, "clinical": 6, "manager": 7}))
     res = organisation_results(df)
@@ -309,7 +318,29 @@ def test_one_small_role_group_forces_complementary_suppression():
     assert pd.isna(r.loc["clinical", "mean"]) and pd.isna(r.loc["clinical", "n"])
 
 
-def test_two_small_role_groups_need_no_complement():
+def test_two_small_role_groups_with_too_few_people_need_a_complement():
+    # board 1 + clinical 2 hidden, manager 9 and the total 12 shown would give the pooled
+    # mean of those 3 people as (12 * total - 9 * manager) / 3: manager must go too
+    df = pd.DataFrame(_org("A", {"board": 1, "clinical": 2, "manager": 9}))
+    res = organisation_results(df)
+    assert not res.table.loc[("A", "acq"), "suppressed"]
+    r = res.by_role.xs("acq", level="scale").loc["A"]
+    assert r["suppressed"].tolist() == [True, True, True]
+    assert r.loc["manager", "reason"].startswith("complementary")
+    assert r.loc[["board", "clinical"], "reason"].eq("n < 5").all()
+
+
+def test_complements_stop_once_hidden_cells_hold_min_n_people():
+    # 1 + 2 < 5, so the next smallest (5) is hidden; 1 + 2 + 5 = 8 >= 5, so 6 and 9 stay
+    df = pd.DataFrame(_org("A", {"a": 1, "b": 2, "c": 6, "d": 5, "e": 9}))
+    r = organisation_results(df).by_role.xs("acq", level="scale").loc["A"]
+    assert r["suppressed"].tolist() == [True, True, False, True, False]
+    hidden = r[r["suppressed"]]
+    assert hidden["reason"].tolist() == ["n < 5", "n < 5", "complementary: protects small cells from subtraction"]
+
+
+def test_two_small_role_groups_holding_min_n_people_need_no_complement():
+    # 3 + 4 = 7 >= 5 hidden people: only their pooled mean (7 people) can be recovered
     df = pd.DataFrame(_org("A", {"board": 3, "clinical": 4, "manager": 7}))
     r = organisation_results(df).by_role.xs("acq", level="scale").loc["A"]
     assert r["suppressed"].tolist() == [True, True, False]
@@ -377,6 +408,11 @@ def test_suppress_generic_table_and_idempotent():
     assert once["mean"].isna().tolist() == [True, False, True, True, True]
     twice = suppress(once, 5, within=["org"])
     pd.testing.assert_frame_equal(once, twice)
+    # A: 1 + 2 hidden people are too few; the 3 shown is hidden too, then 6 >= 5
+    t3 = t.assign(n=[2, 3, 1, 2, 20])
+    three = suppress(t3, 5, within=["org"])
+    assert three["suppressed"].tolist() == [True, True, True, True, True]
+    pd.testing.assert_frame_equal(three, suppress(three, 5, within=["org"]))
     # B's total is itself hidden elsewhere: no need to hide B/y
     hidden = pd.Series({"A": False, "B": True})
     part = suppress(t, 5, within=["org"], total_suppressed=hidden)
@@ -387,9 +423,75 @@ def test_suppress_generic_table_and_idempotent():
         suppress(t, 5, within=["nope"])
 
 
+def test_public_reliability_equals_reliability_when_nothing_is_hidden(sim):
+    res = organisation_results(sim, scales=["scale", "item1"], items={"scale": ITEMS}, min_n=1)
+    pub = res.public_reliability()
+    pd.testing.assert_frame_equal(pub.drop(columns="n_groups_suppressed"), res.reliability)
+    assert (pub["n_groups_suppressed"] == 0).all()
+    # and so equals multilevel's ICC1 / ICC2 (fixture from tests/r/aggregate.R)
+    icc_ref = json.loads((FIX / "sim_icc.json").read_text())
+    assert pub.loc["scale", "icc1"] == pytest.approx(icc_ref["scale"]["icc1"], abs=TOL)
+    assert pub.loc["scale", "icc2"] == pytest.approx(icc_ref["scale"]["icc2"], abs=TOL)
+
+
+def test_public_reliability_leaves_out_suppressed_organisations(sim):
+    res = organisation_results(sim, scales=["scale", "item1"], items={"scale": ITEMS}, min_n=5)
+    t, full, pub = res.table, res.reliability, res.public_reliability()
+    for scale in ["scale", "item1"]:
+        part = t.xs(scale, level="scale")
+        shown = part.index[~part["suppressed"].to_numpy()]
+        assert 0 < len(shown) < len(part)  # the case under test: some organisations hidden
+        keep = sim[sim["organisation"].isin(shown)]
+        ref = icc(keep[scale], keep["organisation"])  # the ANOVA of the shown organisations
+        row = pub.loc[scale]
+        for key in ["icc1", "icc2", "msb", "msw", "F", "p"]:
+            assert row[key] == pytest.approx(getattr(ref, key), rel=1e-9), key
+        assert row["n_groups"] == ref.n_groups == len(shown)
+        assert row["n"] == ref.n == part.loc[shown, "n"].sum()  # nothing beyond the shown table
+        assert row["n_groups_suppressed"] == part["suppressed"].sum()
+        # the researcher's table (all organisations) is not for publication: from ICC(1) and
+        # ICC(2) alone, F = 1 / (1 - ICC(2)) and k = (F - 1) / ICC(1) - F + 1 give N = G k,
+        # and N minus the shown n is the hidden organisations' n
+        f = 1 / (1 - full.loc[scale, "icc2"])
+        k = (f - 1) / full.loc[scale, "icc1"] - f + 1
+        hidden_n = k * full.loc[scale, "n_groups"] - part.loc[shown, "n"].sum()
+        true_hidden = sim.loc[~sim["organisation"].isin(shown), scale].notna().sum()
+        assert hidden_n == pytest.approx(true_hidden, abs=1e-6)
+        assert row["icc1"] != pytest.approx(full.loc[scale, "icc1"], abs=1e-9)
+
+
 # ---------------------------------------------------------------------------------------------
 # properties
 # ---------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 12), min_size=1, max_size=6), min_size=1, max_size=5),
+    st.lists(st.booleans(), min_size=5, max_size=5),
+    st.integers(1, 7),
+)
+def test_suppress_protects_every_breakdown(breakdowns, totals_hidden, min_n):
+    rows = [(f"g{b}", f"c{c}", n) for b, cells in enumerate(breakdowns) for c, n in enumerate(cells)]
+    t = pd.DataFrame(rows, columns=["grp", "cell", "n"]).assign(mean=1.0).set_index(["grp", "cell"])
+    hidden_totals = pd.Series({f"g{b}": totals_hidden[b] for b in range(len(breakdowns))})
+    out = suppress(t, min_n, within=["grp"], total_suppressed=hidden_totals)
+    assert (out.loc[out["suppressed"], ["n", "mean"]].isna()).all().all()
+    assert (out.loc[~out["suppressed"], "n"] >= min_n).all()
+    for grp, part in out.groupby(level="grp"):
+        mask = part["suppressed"].to_numpy()
+        people = t.loc[grp, "n"].to_numpy()[mask].sum()
+        assert not mask.any() or (mask.sum() >= 2 and people >= min_n) or mask.all() or hidden_totals[grp]
+        if not hidden_totals[grp]:
+            # minimal: showing the largest hidden complement again would break the rule
+            comp = part["reason"].str.startswith("complementary").to_numpy()
+            if comp.any():
+                j = np.flatnonzero(comp)[np.argmax(t.loc[grp, "n"].to_numpy()[comp])]
+                rest = mask.copy()
+                rest[j] = False
+                rest_people = t.loc[grp, "n"].to_numpy()[rest].sum()
+                assert rest.sum() < 2 or rest_people < min_n
+    pd.testing.assert_frame_equal(out, suppress(out, min_n, within=["grp"], total_suppressed=hidden_totals))
 
 
 @st.composite
@@ -418,13 +520,22 @@ def test_no_suppressed_cell_can_be_recovered(df, min_n):
     assert (shown["n"] >= min_n).all()
     assert r.loc[r["suppressed"], ["n", "mean"]].isna().all().all()
     for (org, scale), part in r.groupby(level=["organisation", "scale"]):
-        hidden = int(part["suppressed"].sum())
+        mask = part["suppressed"].to_numpy()
+        hidden = int(mask.sum())
         total_hidden = bool(t.loc[(org, scale), "suppressed"])
-        # one hidden cell next to a shown total could be recovered by subtraction
-        assert hidden == 0 or hidden >= 2 or total_hidden
+        true_n = full.by_role.xs((org, scale), level=["organisation", "scale"])["n"]
+        hidden_people = int(true_n.to_numpy()[mask].sum())
+        # With the total shown, the hidden cells' pooled n and mean follow by subtraction:
+        # there must be none, or at least two holding at least min_n people in all.
+        assert hidden == 0 or (hidden >= 2 and hidden_people >= min_n) or total_hidden
         # the role groups partition the organisation: their n add up to its n
-        n_roles = full.by_role.xs((org, scale), level=["organisation", "scale"])["n"].sum()
-        assert n_roles == full.table.loc[(org, scale), "n"]
+        assert true_n.sum() == full.table.loc[(org, scale), "n"]
+        if hidden and not total_hidden:
+            # what an outsider can work out from the shown figures: n and mean of the rest
+            shown_part = part[~mask]
+            total = t.loc[(org, scale)]
+            rest_n = total["n"] - shown_part["n"].sum()
+            assert rest_n == hidden_people and rest_n >= min_n
     # the total row is shown exactly when it has enough respondents
     assert (t["suppressed"] == (full.table["n"] < min_n)).all()
 

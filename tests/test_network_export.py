@@ -142,3 +142,127 @@ def test_export_all(board, tmp_path):
                         "sociogram_png", "sociogram_svg"}
     assert all(p.exists() for p in out.values())
     assert out["gexf"].name == "nhs_test_icb.gexf"
+
+
+# ---------------------------------------------------------------------------------------------
+# identities: pseudonyms by default, names only when enabled, raw ids never
+# ---------------------------------------------------------------------------------------------
+
+FIRST = ["Alice", "Bashir", "Ceri", "Dmitri", "Eilidh", "Farah", "Gwen", "Hamish", "Ifeoma",
+         "Jonah", "Keziah", "Lorcan", "Morwenna", "Nkechi", "Oisin"]
+
+
+@pytest.fixture(scope="module")
+def named_roster(board):
+    """board15 with respondent-style ids, real-looking names in both ``label`` and ``name``,
+    and attribute columns that carry identities (an e-mail, a staff number, a manager)."""
+    e, nd = board
+    rid = {old: f"RSP-{7301 + k}" for k, old in enumerate(nd["id"])}
+    roster = nd.drop(columns="name").assign(
+        id=nd["id"].map(rid),
+        label=[f"{f} Label-Surname{k}" for k, f in enumerate(FIRST)],
+        name=[f"{f} Name-Surname{k}" for k, f in enumerate(FIRST)],
+        email=[f"{f.lower()}.x@nhs.example" for f in FIRST],
+        staff_id=np.arange(880011, 880011 + len(nd)),
+        line_manager=[f"{FIRST[0]} Name-Surname0"] * len(nd),
+        team=["north", "south", "east"] * 5,
+    )
+    roster.loc[3, "name"] = ""  # no name: the label column stands in when names are enabled
+    ties = e.assign(source=e["source"].map(rid), target=e["target"].map(rid))
+    return ties, roster
+
+
+def _write_everything(ties, roster, directory, names_enabled):
+    """Every export writer's files, as text."""
+    net = AdviceNetwork.from_frames(roster, ties, organisation="ICB Q", names_enabled=names_enabled)
+    out = export_all(net, directory)
+    kw = dict(names_enabled=names_enabled)
+    extra = [write_gexf(ties, roster, directory / "direct.gexf", **kw),
+             write_graphml(ties, roster, directory / "direct.graphml", **kw),
+             *write_gephi_csv(ties, roster, directory / "de.csv", directory / "dn.csv", **kw),
+             write_ucinet_dl(ties, roster, directory / "d1.dl", format="edgelist1", **kw),
+             write_ucinet_dl(ties, roster, directory / "d2.dl", format="fullmatrix", **kw)]
+    files = [p for k, p in out.items() if k != "sociogram_png"] + extra
+    assert len(files) == 12
+    return {p.name: p.read_text(encoding="utf-8") for p in files}
+
+
+def _identities(roster):
+    ids = roster["id"].tolist()
+    names = [x for col in ("label", "name") for x in roster[col].tolist() if x]
+    surnames = [x.split()[-1] for x in names]
+    return ids, names + surnames + roster["email"].tolist() + [str(v) for v in roster["staff_id"]]
+
+
+def test_no_name_or_raw_id_in_any_export_by_default(named_roster, tmp_path):
+    ties, roster = named_roster
+    texts = _write_everything(ties, roster, tmp_path, names_enabled=False)
+    ids, personal = _identities(roster)
+    for fname, text in texts.items():
+        for value in ids + personal:
+            assert value not in text, (fname, value)
+        assert "P01" in text or fname.endswith(".svg"), fname
+    # the sociogram SVG writes each drawn label as a comment; they are pseudonyms
+    svg = next(t for f, t in texts.items() if f.endswith(".svg"))
+    assert "P01" in svg
+    # harmless attributes survive; identifying ones do not
+    nodes = pd.read_csv(tmp_path / "dn.csv")
+    assert "team" in nodes.columns and "group" in nodes.columns
+    assert not {"email", "staff_id", "line_manager", "label", "name", "id"} & set(nodes.columns)
+    assert list(nodes["Id"]) == list(nodes["Label"]) == [f"P{k:02d}" for k in range(1, 16)]
+
+
+def test_names_appear_as_labels_only_when_enabled(named_roster, tmp_path):
+    ties, roster = named_roster
+    texts = _write_everything(ties, roster, tmp_path, names_enabled=True)
+    ids, _ = _identities(roster)
+    want = roster["name"].where(roster["name"] != "", roster["label"]).tolist()
+    assert want[3].startswith("Dmitri Label-")  # the label column stands in for a blank name
+    for fname, text in texts.items():
+        for value in ids + roster["email"].tolist() + [str(v) for v in roster["staff_id"]]:
+            assert value not in text, (fname, value)  # raw ids and id columns: never
+        if not fname.endswith((".svg", "edges.csv", "de.csv")):  # files that carry labels
+            for label in want:
+                assert label in text, (fname, label)
+    # ids stay pseudonymous; the names are labels
+    ns = {"g": "http://gexf.net/1.3"}
+    gexf_nodes = ET.parse(tmp_path / "direct.gexf").getroot().findall(".//g:node", ns)
+    assert [n.get("id") for n in gexf_nodes] == [f"P{k:02d}" for k in range(1, 16)]
+    assert [n.get("label") for n in gexf_nodes] == want
+    g = ig.Graph.Read_GraphML(str(tmp_path / "direct.graphml"))
+    assert g.vs["id"] == [f"P{k:02d}" for k in range(1, 16)] and g.vs["label"] == want
+    nodes = pd.read_csv(tmp_path / "dn.csv")
+    assert nodes["Label"].tolist() == want and nodes["Id"].str.fullmatch(r"P\d\d").all()
+    dl = (tmp_path / "d1.dl").read_text().splitlines()
+    assert dl[dl.index("LABELS:") + 1:dl.index("DATA:")] == [f'"{x}"' for x in want]
+    # and never a name that was not asked for: label column names stay out where a name exists
+    assert "Alice Label-Surname0" not in texts["direct.gexf"]
+
+
+def test_pseudonymous_label_column_is_kept_other_labels_are_not():
+    from acap.network.model import display_labels, node_pseudonyms
+    ids = ["u1", "u2", "u3"]
+    shuffled = pd.DataFrame({"id": ids, "label": ["P03", "P01", "P02"]})
+    assert node_pseudonyms(shuffled).tolist() == ["P03", "P01", "P02"]  # as simulate_networks makes
+    for bad in (["Ann", "Bo", "Cy"],            # names
+                ["P01", "P1", "P02"],           # not one width
+                ["P01", "P01", "P02"],          # not unique
+                ["P01", "P02", None],           # incomplete
+                ["P001x", "P002", "P003"]):     # not the pseudonym form
+        assert node_pseudonyms(pd.DataFrame({"id": ids, "label": bad})).tolist() == ["P01", "P02", "P03"], bad
+    # raw ids that look like pseudonyms are raw ids all the same
+    looks = pd.DataFrame({"id": ["P02", "P01"], "label": ["P01", "P02"]})
+    assert node_pseudonyms(looks).tolist() == ["P01", "P02"]
+    named = pd.DataFrame({"id": ids, "label": ["Ann Lee", "", None], "name": ["", "Bo Li", None]})
+    assert display_labels(named).tolist() == ["P01", "P02", "P03"]
+    assert display_labels(named, names_enabled=True).tolist() == ["Ann Lee", "Bo Li", "P03"]
+    net = AdviceNetwork.from_frames(named, pd.DataFrame({"source": ["u1"], "target": ["u2"], "weight": [2]}))
+    assert net.labels().tolist() == ["P01", "P02", "P03"]
+
+
+def test_board_subnetwork_keeps_each_persons_pseudonym(board):
+    e, nd = board
+    net = AdviceNetwork.from_frames(nd.assign(board=[k % 2 == 0 for k in range(len(nd))]), e)
+    sub = net.board()
+    assert sub.labels().tolist() == net.labels()[sub.nodes["id"]].tolist()
+    assert sub.labels().tolist()[:3] == ["P01", "P03", "P05"]

@@ -18,6 +18,7 @@ _EXPORTS = {
     "AdviceNetwork": "model", "PreparedTies": "model", "prepare_ties": "model",
     "split_organisations": "model",
     "validate_ties": "model", "validate_contacts": "model", "pseudonyms": "model",
+    "node_pseudonyms": "model", "display_labels": "model",
     "OUTSIDE_CATEGORIES": "model",
     "write_gexf": "export", "write_graphml": "export", "write_gephi_csv": "export",
     "write_ucinet_dl": "export", "export_all": "export",

@@ -1,8 +1,11 @@
 """Exports a Gephi or UCINET user expects: GEXF 1.3, GraphML, Gephi CSV, UCINET DL.
 
-Identities: every export uses pseudonymous labels (``P01`` ...) as node ids and labels;
-real names appear (as labels only) when the organisation's lead enabled them
-(``names_enabled=True``). Roster ids never leave the library, since they may be emails.
+Identities: every export uses pseudonyms (``P01`` ... in roster order, from
+:func:`acap.network.model.pseudonyms`) as node ids and labels. A roster's ``label`` and
+``name`` columns may hold real names: they appear (as labels only, never as ids) when the
+organisation's lead enabled names (``names_enabled=True``). Roster ids never leave the
+library, since they may be e-mails or staff numbers; neither does any attribute column
+named like an identity (:data:`IDENTIFYING_COLUMNS`) or holding a roster id, name or label.
 
 Visual encoding (GEXF ``viz`` attributes, as in the reference study's Gephi figures):
 colour = total degree on a yellow-to-red ramp, size = betweenness, edge thickness =
@@ -21,7 +24,9 @@ import numpy as np
 import pandas as pd
 
 from acap.errors import AcapInputError
-from acap.network.model import AdviceNetwork, pseudonyms, validate_nodes, validate_ties
+from acap.network.model import (
+    AdviceNetwork, display_labels, node_pseudonyms, validate_nodes, validate_ties,
+)
 
 GEXF_NS = "http://gexf.net/1.3"
 VIZ_NS = "http://gexf.net/1.3/viz"
@@ -54,20 +59,46 @@ def betweenness_sizes(betweenness, smallest: float = SIZE_MIN, largest: float = 
 def export_labels(nodes: pd.DataFrame, names_enabled: bool = False) -> tuple[pd.Series, pd.Series]:
     """(export ids, display labels) by roster id.
 
-    Export ids are the ``label`` column when present and unique, else ``P01``...; display
-    labels are names when enabled and present, else the export ids.
+    Export ids are always pseudonyms (:func:`acap.network.model.node_pseudonyms`):
+    ``P01``, ``P02`` ... in roster order, or the roster's ``label`` column when it is
+    already pseudonymous in that form. A roster's ``id`` may be an e-mail or staff number
+    and its ``label`` column often holds real names, so neither is used otherwise. Display
+    labels are the same pseudonyms, unless ``names_enabled``: then a person's ``name`` when
+    present and non-empty, else their ``label`` when present and non-empty, else the
+    pseudonym (export ids stay pseudonymous).
+
+    Parameters
+    ----------
+    nodes : DataFrame
+        Roster with ``id``; optionally ``name`` and ``label``.
+    names_enabled : bool, default False
+        The organisation's lead enabled real names in outputs.
+
+    Returns
+    -------
+    (Series, Series)
+        Export ids and display labels, both indexed by roster id.
+
+    Examples
+    --------
+    >>> roster = pd.DataFrame({"id": ["ann@nhs.net", "bo@nhs.net"], "label": ["Ann Lee", "Bo Li"]})
+    >>> xid, lab = export_labels(roster)
+    >>> list(xid), list(lab)
+    (['P01', 'P02'], ['P01', 'P02'])
+    >>> list(export_labels(roster, names_enabled=True)[1])
+    ['Ann Lee', 'Bo Li']
     """
     nd = validate_nodes(nodes)
-    if "label" in nd.columns and nd["label"].notna().all() and nd["label"].is_unique:
-        xid = nd["label"].astype(str)
-    else:
-        xid = pd.Series(pseudonyms(len(nd)))
-    xid.index = pd.Index(nd["id"])
-    lab = xid.copy()
-    if names_enabled and "name" in nd.columns:
-        nm = nd["name"].fillna("").astype(str).to_numpy()
-        lab = pd.Series(np.where(nm != "", nm, xid.to_numpy()), index=xid.index)
-    return xid, lab
+    return node_pseudonyms(nd), display_labels(nd, names_enabled)
+
+
+#: Roster columns never exported as attributes: identities, names and common id fields
+#: (nor is any column whose name ends in ``_id`` or ``name`` or mentions ``mail``).
+IDENTIFYING_COLUMNS = frozenset({
+    "id", "label", "name", "respondent", "respondent_id", "person", "person_id", "staff_id",
+    "employee_id", "email", "e-mail", "email_address", "full_name", "first_name", "last_name",
+    "surname", "forename", "given_name", "nhs_number", "username", "user_id",
+})
 
 
 def _inputs(edges, nodes, metrics, names_enabled):
@@ -85,12 +116,41 @@ def _inputs(edges, nodes, metrics, names_enabled):
         metrics = node_metrics(e, nd)
     metrics = metrics.reindex(pd.Index(nd["id"]))
     xid, lab = export_labels(nd, names_enabled)
-    return e, nd, metrics, xid, lab
+    # keep only columns that cannot carry an identity, so every writer can export them all
+    return e, nd, metrics[_safe_columns(metrics, nd)], xid, lab
+
+
+def _identities(nd: pd.DataFrame) -> set[str]:
+    """Every raw id, name and roster label, as text: values no export may contain."""
+    out: set[str] = set()
+    for col in ("id", "label", "name"):
+        if col in nd.columns:
+            out.update(str(v).strip() for v in nd[col].dropna().tolist())
+    out.discard("")
+    return out
+
+
+def _safe_columns(frame: pd.DataFrame, nd: pd.DataFrame) -> list[str]:
+    """Columns of ``frame`` safe to export: not an identifying field, and (for text
+    columns) sharing no value with a roster id, name or label (a copy of the id or a
+    'line manager' column of names would otherwise leak them)."""
+    idents = _identities(nd)
+    keep = []
+    for c in frame.columns:
+        low = str(c).strip().lower()
+        if (low in IDENTIFYING_COLUMNS or low.endswith(("_id", " id", "name")) or "mail" in low):
+            continue
+        s = frame[c]
+        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+            if any(str(v).strip() in idents for v in s.dropna().tolist()):
+                continue
+        keep.append(c)
+    return keep
 
 
 def _attribute_columns(nd: pd.DataFrame) -> list[str]:
     # Roster columns that are safe to export (never names or raw ids).
-    return [c for c in nd.columns if c not in ("id", "label", "name")]
+    return _safe_columns(nd, nd)
 
 
 def _metric_columns(metrics: pd.DataFrame) -> list[str]:
@@ -142,7 +202,8 @@ def write_gexf(edges, nodes: pd.DataFrame | None, path, *, names_enabled: bool =
         Roster (``id`` and attributes).
     path : str or Path
     names_enabled : bool
-        Use real names (``name`` column) as labels.
+        Use real names (the ``name`` column, else ``label``) as node labels; node ids stay
+        pseudonymous.
     metrics : DataFrame, optional
         Output of :func:`acap.network.node_metrics` (computed when omitted); written as
         node attributes and used for colour (degree) and size (betweenness).

@@ -24,6 +24,7 @@ when either side reports it (weight = the larger frequency); ``"min"`` only when
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,6 +60,61 @@ def pseudonyms(n: int, prefix: str = "P") -> list[str]:
     """
     width = max(2, len(str(n)))
     return [f"{prefix}{k:0{width}d}" for k in range(1, n + 1)]
+
+
+_PSEUDONYM = re.compile(r"P\d{2,4}")
+
+
+def node_pseudonyms(nodes: pd.DataFrame) -> pd.Series:
+    """The pseudonym of every person on a roster, indexed by roster id: what outputs show.
+
+    A roster's own ``label`` column is kept only when it is already pseudonymous in the
+    form :func:`pseudonyms` makes: every value ``P`` plus 2-4 digits, all of one width,
+    unique, and none equal to a roster id (as :func:`acap.network.simulate_networks` and
+    :meth:`AdviceNetwork.from_frames` write it; keeping it keeps a person's pseudonym the
+    same in every file and in the board-only subnetwork). Anything else in ``label`` may
+    be a real name and is ignored: the pseudonyms are then ``P01``, ``P02`` ... in roster
+    order. Raw ids never appear.
+
+    Examples
+    --------
+    >>> node_pseudonyms(pd.DataFrame({"id": ["x7", "y2"], "label": ["Ann Lee", "Bo Li"]})).tolist()
+    ['P01', 'P02']
+    >>> node_pseudonyms(pd.DataFrame({"id": ["x7", "y2"], "label": ["P02", "P01"]})).tolist()
+    ['P02', 'P01']
+    """
+    nd = validate_nodes(nodes)
+    index = pd.Index(nd["id"])
+    if "label" in nd.columns and len(nd) and nd["label"].notna().all():
+        lab = nd["label"].astype(str)
+        raw_ids = {str(v) for v in nd["id"].tolist()}
+        if (lab.map(lambda v: _PSEUDONYM.fullmatch(v) is not None).all()
+                and lab.str.len().nunique() == 1 and lab.is_unique and not lab.isin(raw_ids).any()):
+            return pd.Series(lab.to_numpy(dtype=object), index=index, dtype=object)
+    return pd.Series(pseudonyms(len(nd)), index=index, dtype=object)
+
+
+def display_labels(nodes: pd.DataFrame, names_enabled: bool = False) -> pd.Series:
+    """Display label of every person, indexed by roster id.
+
+    The pseudonym (:func:`node_pseudonyms`), unless ``names_enabled``: then the person's
+    ``name`` if non-empty, else their ``label`` if non-empty, else the pseudonym.
+
+    Examples
+    --------
+    >>> roster = pd.DataFrame({"id": [1, 2], "name": ["Ann Lee", ""]})
+    >>> display_labels(roster).tolist(), display_labels(roster, names_enabled=True).tolist()
+    (['P01', 'P02'], ['Ann Lee', 'P02'])
+    """
+    nd = validate_nodes(nodes)
+    lab = node_pseudonyms(nd)
+    if names_enabled:
+        for col in ("label", "name"):  # name wins over label where both are given
+            if col in nd.columns:
+                v = nd[col]
+                given = v.astype(object).where(v.notna(), "").astype(str).str.strip().to_numpy()
+                lab = pd.Series(np.where(given != "", given, lab.to_numpy()), index=lab.index, dtype=object)
+    return lab
 
 
 def validate_nodes(nodes: pd.DataFrame, where: str = "nodes") -> pd.DataFrame:
@@ -275,8 +331,11 @@ class AdviceNetwork:
     ----------
     organisation : str
     nodes : DataFrame
-        Roster: ``id``, ``label`` (pseudonymous), ``name`` (may be empty), ``board``
-        (bool), ``responded`` (bool) and any attributes (e.g. ``role``, ``group``).
+        Roster: ``id``, ``label`` (a display label, ``P01``... when the roster has none;
+        a supplied one may be a real name and is treated like ``name``), ``name`` (may be
+        empty), ``board`` (bool), ``responded`` (bool) and any attributes (e.g. ``role``,
+        ``group``). Outputs never show ``id``, and show ``label`` or ``name`` only when
+        ``names_enabled``; :meth:`labels` gives what they show.
     ties : DataFrame
         source, target, weight (frequency 1-5); only respondents' reports.
     contacts : DataFrame
@@ -331,12 +390,14 @@ class AdviceNetwork:
                    names_enabled=bool(names_enabled))
 
     def labels(self) -> pd.Series:
-        """Display labels by id: names when enabled (and present), else pseudonyms."""
-        lab = self.nodes.set_index("id")["label"].astype(str)
-        if self.names_enabled:
-            nm = self.nodes.set_index("id")["name"].fillna("").astype(str)
-            lab = nm.where(nm != "", lab)
-        return lab
+        """Display labels by id, as every export writes them (see :func:`display_labels`).
+
+        Pseudonyms (``P01``...); when names are enabled, a person's ``name`` if non-empty,
+        else their ``label`` if non-empty, else the pseudonym. A supplied ``label`` column
+        that is not pseudonymous is treated like a name (rosters often put real names
+        there), so it never appears unless names are enabled.
+        """
+        return display_labels(self.nodes, self.names_enabled)
 
     @property
     def response_rate(self) -> float:
