@@ -429,7 +429,8 @@ def render_html(report) -> str:
     out.append('<section aria-labelledby="summary"><h2 id="summary">Summary: verdict per scale</h2>')
     out.append('<p class="note">Verdict = the worst of reliability (the lower of alpha and omega: ≥ .80 good, ≥ .70 '
                'acceptable, ≥ .60 questionable, else poor), item-rest correlations (all ≥ .30, else questionable) and '
-               'floor/ceiling (none above 15%, else questionable). Organisation-level use is judged separately from '
+               'floor/ceiling (none above 15%, else questionable); "not computed" when reliability could not be '
+               'computed. Organisation-level use is judged separately from '
                'rwg(j) ≥ .70, ICC(1) ≥ .05 and ICC(2) ≥ .70. Sources are listed under '
                '<a href="#thresholds">Thresholds and sources</a>.</p>')
     out.append(_table(v, "Verdict per scale", cols=["n_items", "alpha", "omega_total", "min_item_rest", "floor_ceiling",

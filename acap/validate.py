@@ -35,7 +35,6 @@ import json
 import math
 import os
 import platform
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -254,14 +253,38 @@ def _data_hash(data) -> tuple[str, str]:
     return type(data).__name__, ""
 
 
-def _warning_notes(what: str, caught) -> list[str]:
-    """Warnings an estimator raised, as notes (each message once)."""
-    seen = []
-    for w in caught:
-        msg = str(w.message).strip().splitlines()[0]
-        if msg not in seen:
-            seen.append(msg)
-    return [f"{what}: {m}." if not m.endswith(".") else f"{what}: {m}" for m in seen]
+def _cfa_diagnostics(res, consequence: str = "the estimates may not be a minimum") -> list[str]:
+    """What a CFA result says went wrong, as notes, read from the result (not from warnings).
+
+    Non-convergence (``res.converged``), standard errors that could not be computed (a
+    singular information matrix leaves every free SE missing; fixed parameters have SE 0)
+    and negative variance estimates (Heywood cases) in ``res.params``.
+    """
+    out = []
+    if not res.converged:
+        out.append(f"The optimiser did not report convergence; {consequence}.")
+    par = res.params
+    if par["se"].isna().any():
+        out.append("The information matrix is singular: standard errors are not available "
+                   "(the model may not be identified).")
+    var = par[(par["op"] == "~~") & (par["lhs"] == par["rhs"])]
+    if (var["est"] < 0).any():
+        worst = var.loc[var["est"].idxmin()]
+        out.append(f"Some estimated variances are negative (e.g. {worst['lhs']}: {worst['est']:.3g}), a "
+                   f"Heywood case: the model may be misspecified or N too small.")
+    return out
+
+
+def _group_sizes(g: pd.Series, small_cells: bool, min_n: int) -> dict[str, int]:
+    """Respondents per group; with ``small_cells`` (organisations) groups below min_n are pooled."""
+    counts = g.value_counts()
+    if not small_cells:
+        return {str(k): int(v) for k, v in counts.items()}
+    out = {str(k): int(v) for k, v in counts.items() if v >= min_n}
+    small = counts[counts < min_n]
+    if len(small):
+        out[f"{len(small)} group(s) of fewer than {min_n}, not named"] = int(small.sum())
+    return out
 
 
 def _bank_file(bank, path) -> str:
@@ -274,6 +297,23 @@ def _bank_file(bank, path) -> str:
         return "default" if bank == load_bank() else "Bank object (not the default bank)"
     except AcapInputError:
         return "Bank object"
+
+
+#: What an analysis may legitimately raise on valid but awkward data: AcapInputError (a
+#: ValueError: too few rows, a constant or singular item set), numpy's LinAlgError (also a
+#: ValueError), scipy's ValueError on non-finite input, and ArithmeticError (a division by
+#: zero or overflow in pure Python). A section catches only these, so a programming error
+#: (TypeError, KeyError, AttributeError, IndexError, ...) still surfaces instead of turning
+#: into "not computed".
+_DATA_ERRORS = (ValueError, ArithmeticError)
+
+
+def _need_answers(frame: pd.DataFrame) -> None:
+    """Refuse items with fewer than two answers before an estimator computes on empty columns."""
+    few = [str(c) for c in frame.columns if frame[c].notna().sum() < 2]
+    if few:
+        raise AcapInputError(f"{'item' if len(few) == 1 else 'items'} {', '.join(few)} "
+                             f"{'has' if len(few) == 1 else 'have'} fewer than two answers")
 
 
 def _fail_note(what: str, exc: Exception) -> str:
@@ -475,9 +515,8 @@ def _reliability_section(scored, bank, model, scale_scores) -> Section:
             row["pct_floor"] = float((np.isclose(sc, 1)).mean() * 100)
             row["pct_ceiling"] = float((np.isclose(sc, pts)).mean() * 100)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # psych-style numerical warnings; failures are caught below
-                a = reliability.alpha(x[its], reverse=())
+            _need_answers(x[its])
+            a = reliability.alpha(x[its], reverse=())
             row.update(alpha=a.alpha, alpha_lower=a.ci[0], alpha_upper=a.ci[1], std_alpha=a.std_alpha,
                        g6=a.g6, average_r=a.average_r)
             it = a.items
@@ -494,12 +533,13 @@ def _reliability_section(scored, bank, model, scale_scores) -> Section:
             rd = it.loc[its, "r_drop"].astype(float)
             row["min_item_rest"] = float(rd.min())
             row["n_items_low_r"] = int((rd < cut).sum())
-        except Exception as exc:  # noqa: BLE001 - a scale that cannot be analysed is reported, not fatal
+        except _DATA_ERRORS as exc:  # a scale that cannot be analysed is reported, not fatal
             notes.append(_fail_note(f"Alpha of {f}", exc))
         if len(its) >= 3:
             try:
+                _need_answers(x[its])
                 row["omega_total"] = float(omega_fn(x[its], n_factors=1).omega_total)
-            except Exception as exc:  # noqa: BLE001
+            except _DATA_ERRORS as exc:
                 notes.append(_fail_note(f"Omega of {f}", exc))
         summary[f] = row
     table = pd.DataFrame.from_dict(summary, orient="index").rename_axis("scale")
@@ -511,6 +551,7 @@ def _reliability_section(scored, bank, model, scale_scores) -> Section:
     all_items = [i for its in model.values() for i in its]
     if n_f >= 2:
         try:
+            _need_answers(x[all_items])
             om = omega_fn(x[all_items], n_factors=n_f)
             values.update(omega_total_bank=float(om.omega_total), omega_h_bank=float(om.omega_hierarchical))
             general = pd.DataFrame({"omega_total": [om.omega_total], "omega_hierarchical": [om.omega_hierarchical],
@@ -519,7 +560,7 @@ def _reliability_section(scored, bank, model, scale_scores) -> Section:
                 general["ecv"] = float(om.ecv)
             notes.append(f"Omega hierarchical of the whole bank uses a Schmid-Leiman solution with {n_f} group "
                          f"factors (one per scale), as psych::omega(x, nfactors = {n_f}).")
-        except Exception as exc:  # noqa: BLE001
+        except _DATA_ERRORS as exc:
             notes.append(_fail_note("Omega hierarchical of the whole bank", exc))
     notes.insert(0, "Alpha uses pairwise-complete item covariances as psych::alpha; omega total is "
                     "psych::omega with one factor per scale; scale floor/ceiling is the share of respondents "
@@ -533,18 +574,20 @@ def _adequacy_section(xm) -> Section:
 
     notes, tables, values = [], {}, {}
     try:
+        _need_answers(xm)
         k = kmo(xm)
         values.update(kmo=float(k.overall), kmo_label=getattr(k, "label", ""))
         per = k.per_item.rename("msa").to_frame()
         per["flag"] = np.where(per["msa"] < THRESHOLDS["kmo"]["value"], "below .60", "")
         tables["kmo_items"] = per
-    except Exception as exc:  # noqa: BLE001
+    except _DATA_ERRORS as exc:
         notes.append(_fail_note("KMO", exc))
     try:
+        _need_answers(xm)
         b = bartlett(xm)
         values.update(bartlett_chi2=float(b.chi2), bartlett_df=int(b.df), bartlett_p=float(b.p_value),
                       bartlett_n=int(getattr(b, "n_obs", len(xm))))
-    except Exception as exc:  # noqa: BLE001
+    except _DATA_ERRORS as exc:
         notes.append(_fail_note("Bartlett's test", exc))
     notes.insert(0, "Pairwise-complete correlations, as psych::KMO and psych::cortest.bartlett.")
     status = "ok" if len(values) >= 6 else ("partial" if values else "not computed")
@@ -556,16 +599,18 @@ def _retention_section(xm, seed, n_iter, n_scales) -> Section:
 
     notes, tables, values = [], {}, {}
     try:
+        _need_answers(xm)
         pa = parallel_analysis(xm, n_iter=n_iter, seed=seed)
         values.update(pa_n_factors=pa.n_factors, pa_n_components=pa.n_components)
         tables["eigenvalues"] = pa.eigenvalues
-    except Exception as exc:  # noqa: BLE001
+    except _DATA_ERRORS as exc:
         notes.append(_fail_note("Parallel analysis", exc))
     try:
+        _need_answers(xm)
         m = velicer_map(xm, n_factors=min(max(8, n_scales + 2), xm.shape[1] - 1))
         values.update(map_n_factors=int(m.n_factors), map4_n_factors=int(m.n_factors_map4))
         tables["map"] = m.values
-    except Exception as exc:  # noqa: BLE001
+    except _DATA_ERRORS as exc:
         notes.append(_fail_note("Velicer's MAP", exc))
     notes.insert(0, f"Parallel analysis: {n_iter} simulated normal data sets (seed {seed}; Horn 1965), 95th "
                     f"percentile, as psych::fa.parallel suggests from its simulated data; MAP as psych::vss. "
@@ -587,8 +632,9 @@ def _efa_section(xm, retention: Section, n_scales, seed, model) -> Section:
         k, basis = n_scales, "the number of scales (no retention result)"
     k = max(1, min(k, xm.shape[1] - 1))
     try:
+        _need_answers(xm)
         res = efa(xm, k, method="minres", rotation="oblimin", seed=seed, n_starts=1)
-    except Exception as exc:  # noqa: BLE001
+    except _DATA_ERRORS as exc:
         return Section("not computed", (_fail_note(f"EFA with {k} factors", exc),), {}, {"n_factors": k})
     loadings = res.loadings.copy()
     owner = {i: f for f, its in model.items() for i in its}
@@ -628,6 +674,14 @@ def _cfa_section(x: pd.DataFrame, model, settings, n_mi: int = 10) -> Section:
         return Section("not computed", (f"The CFA needs more respondents than items: {n} respondents answered "
                                         f"something, {len(items)} items.",), {},
                        {"missing": settings["cfa_missing"], "n": n, "n_complete": n_complete})
+    answered = data.notna().sum()
+    if (answered < 2).any():
+        # nothing to estimate a variance from: say so now rather than let EM or the fit fail slowly
+        few = answered[answered < 2]
+        return Section("not computed", (f"The CFA needs at least two answers to every item; "
+                                        f"{', '.join(few.index)} {'has' if len(few) == 1 else 'have'} "
+                                        f"{'none' if few.max() == 0 else 'fewer'}.",), {},
+                       {"missing": settings["cfa_missing"], "n": n, "n_complete": n_complete})
     mode = settings["cfa_missing"]
     if mode == "auto":
         mode = "listwise" if n_complete >= 0.9 * n and n_complete > len(items) + 1 else "two-stage"
@@ -654,17 +708,13 @@ def _cfa_section(x: pd.DataFrame, model, settings, n_mi: int = 10) -> Section:
                 f"and the CFA was fitted to them with N = {n}. Estimates are consistent when data are missing "
                 f"at random; chi-square and standard errors treat the EM moments as complete data and are "
                 f"somewhat optimistic (Savalei & Bentler 2009).")
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            res = cfa(fitdata, model, missing="fiml") if mode == "fiml" else cfa(fitdata, model)
-        notes.extend(_warning_notes("CFA warning", caught))
-    except Exception as exc:  # noqa: BLE001
+        res = cfa(fitdata, model, missing="fiml") if mode == "fiml" else cfa(fitdata, model)
+    except _DATA_ERRORS as exc:
         return Section("not computed", tuple(notes + [_fail_note("The CFA", exc)]), {},
                        {"missing": mode, "n": n, "n_complete": n_complete})
     fit = {k: float(res.fit[k]) for k in ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower",
                                           "rmsea_ci_upper", "srmr")}
-    if not res.converged:
-        notes.append("The optimiser did not report convergence; the fit below may not be a minimum.")
+    notes.extend(_cfa_diagnostics(res, "the fit below may not be a minimum"))
     crit = []
     for key, better in (("cfi", "ge"), ("tli", "ge"), ("rmsea", "le"), ("srmr", "le")):
         t = THRESHOLDS[key]["value"]
@@ -682,7 +732,7 @@ def _cfa_section(x: pd.DataFrame, model, settings, n_mi: int = 10) -> Section:
         mi = mi.sort_values("mi", ascending=False).head(n_mi).reset_index(drop=True)
         mi.index = mi.index + 1
         mi.index.name = "rank"
-    except Exception as exc:  # noqa: BLE001
+    except _DATA_ERRORS as exc:
         notes.append(_fail_note("Modification indices", exc))
         mi = pd.DataFrame()
     fit_table = pd.DataFrame([fit], index=pd.Index(["model"], name="model"))
@@ -692,12 +742,32 @@ def _cfa_section(x: pd.DataFrame, model, settings, n_mi: int = 10) -> Section:
                                         "modification_indices": mi}, values)
 
 
-def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group, min_group_n) -> Section:
-    from acap.factor import invariance
+def _invariance_fits(d: pd.DataFrame, model, group: str) -> tuple[pd.DataFrame, list[str]]:
+    """Configural, metric and scalar fits, as :func:`acap.factor.invariance`, plus diagnostics.
 
+    The three fits are kept (:func:`acap.factor.cfa.invariance_fits`) so that convergence,
+    standard errors and negative variances are read from each result rather than caught as
+    warnings (changing warning filters is process-wide and not thread-safe).
+    """
+    from acap.factor.cfa import invariance_fits, invariance_table
+
+    fits = invariance_fits(d, model, group)
+    problems = [f"{name}: {p[0].lower()}{p[1:].rstrip('.')}"
+                for name, res in fits.items() for p in _cfa_diagnostics(res)]
+    tab = invariance_table(fits)
+    return tab, problems
+
+
+def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group, min_group_n,
+                        min_n: int = 5) -> Section:
     if group not in background.columns:
         return Section("not computed", (f"There is no column {group!r} to group respondents by.",))
     g = background[group]
+    by_org = group == "organisation"
+    if by_org:
+        # organisations as groups: the small-cell rule applies to their names and sizes too
+        min_group_n = max(min_group_n, min_n)
+    total_n = g.value_counts()
     notes = [f"Configural, metric and scalar models per scale across {group.replace('_', ' ')}s, by ML on "
              f"each scale's complete cases (lavaan group.equal); groups with fewer than {min_group_n} complete "
              f"cases on a scale are left out. A level holds when CFI drops by no more than .01 from the level "
@@ -722,11 +792,9 @@ def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group,
                              note=f"fewer than two groups with {min_group_n}+ complete cases"))
             continue
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                tab = invariance(d, {f: its}, "_group")
-            warned = "; ".join(dict.fromkeys(str(w.message).strip().splitlines()[0] for w in caught))
-        except Exception as exc:  # noqa: BLE001
+            tab, problems = _invariance_fits(d, {f: its}, "_group")
+            warned = "; ".join(problems)
+        except _DATA_ERRORS as exc:
             rows.append(dict(scale=f, groups=", ".join(sorted(map(str, keep))), n=len(d), level="not tested",
                              note=_fail_note("invariance", exc).replace("invariance could not be computed: ", "")))
             continue
@@ -742,8 +810,12 @@ def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group,
                          p_metric=float(tab.loc["metric", "delta_pvalue"]),
                          p_scalar=float(tab.loc["scalar", "delta_pvalue"]), level=level, note=warned))
     if dropped_any:
+        hidden = {lab for lab in dropped_any if by_org and total_n.get(lab, 0) < min_n}
         parts = [f"{lab} (n = {min(c)}-{max(c)})" if min(c) != max(c) else f"{lab} (n = {c[0]})"
-                 for lab, c in sorted(dropped_any.items())]
+                 for lab, c in sorted(dropped_any.items()) if lab not in hidden]
+        if hidden:
+            parts.append(f"{len(hidden)} organisation{'s' if len(hidden) != 1 else ''} with fewer than {min_n} "
+                         f"respondents (not named)")
         notes.append("Left out for too few complete cases: " + "; ".join(parts) + ".")
     summary = pd.DataFrame(rows).set_index("scale")
     tables = {"summary": summary}
@@ -754,10 +826,12 @@ def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group,
     return Section(status, tuple(notes), tables, {"group": group, "min_group_n": min_group_n})
 
 
-def _aggregation_section(scored, bank, model, scale_scores, organisation="organisation") -> Section:
+def _aggregation_section(scored, bank, model, scale_scores, min_n: int = 5,
+                         organisation="organisation") -> Section:
     from acap.aggregate import icc, rwg_j, uniform_null_variance
 
     orgs = scored.background[organisation]
+    org_n = orgs.value_counts()
     rows, per_org, notes = [], {}, []
     rwg_cut = THRESHOLDS["rwg_j"]["value"]
     for f, its in model.items():
@@ -767,25 +841,38 @@ def _aggregation_section(scored, bank, model, scale_scores, organisation="organi
         try:
             r = rwg_j(scored.items[its].reset_index(drop=True), orgs.reset_index(drop=True),
                       uniform_null_variance(pts))
-            per_org[f] = r
+            # the per-organisation figure is published only where the organisation has min_n or
+            # more respondents with a score on the scale (the rule of acap.aggregate.suppress)
+            scored_n = scale_scores[f].notna().groupby(orgs.to_numpy()).sum()
+            per_org[f] = r.where(scored_n.reindex(r.index).fillna(0) >= min_n)
             row.update(rwg_j_median=float(r.median()), rwg_j_min=float(r.min()),
                        pct_orgs_rwg_ok=float((r >= rwg_cut).mean() * 100))
-        except Exception as exc:  # noqa: BLE001
+        except _DATA_ERRORS as exc:
             notes.append(_fail_note(f"rwg(j) of {f}", exc))
         try:
             ic = icc(scale_scores[f].reset_index(drop=True), orgs.reset_index(drop=True))
             row.update(icc1=float(ic.icc1), icc2=float(ic.icc2), icc_F=float(ic.F), icc_p=float(ic.p), k=float(ic.k))
-        except Exception as exc:  # noqa: BLE001
+        except _DATA_ERRORS as exc:
             notes.append(_fail_note(f"ICC of {f}", exc))
         rows.append(dict(scale=f, **row))
     table = pd.DataFrame(rows).set_index("scale")
+    rwg_table = pd.DataFrame(per_org).rename_axis(index="organisation", columns="scale")
+    # an organisation below min_n is left out altogether: not even its name with blank cells
+    small = org_n[org_n < min_n]
+    rwg_table = rwg_table[~rwg_table.index.isin(small.index)]
+    if len(rwg_table.columns):
+        rwg_table = rwg_table.dropna(how="all")
     notes.insert(0, "rwg(j) per organisation against the uniform null for the response scale, listwise within "
                     "each scale (multilevel::rwg.j); ICC(1) and ICC(2) of the scale scores from a one-way "
-                    "ANOVA on organisations (multilevel::ICC1, ICC2). No small-cell suppression: these are "
-                    "across-organisation statistics.")
-    rwg_table = pd.DataFrame(per_org).rename_axis(index="organisation", columns="scale")
+                    "ANOVA on organisations (multilevel::ICC1, ICC2). The median, minimum and share of "
+                    "organisations at .70 or above, and the ICCs, are across all organisations and name none.")
+    notes.insert(1, f"Small-cell rule: rwg(j) is listed per organisation only where at least {min_n} of its "
+                    f"respondents have a score on the scale; "
+                    + (f"{len(small)} organisation{'s' if len(small) != 1 else ''} with fewer than {min_n} "
+                       f"respondents {'are' if len(small) != 1 else 'is'} not listed." if len(small)
+                       else f"every organisation has at least {min_n} respondents."))
     status = "ok" if table["icc1"].notna().all() else ("partial" if table["icc1"].notna().any() else "not computed")
-    return Section(status, tuple(notes), {"scales": table, "rwg_j": rwg_table}, {})
+    return Section(status, tuple(notes), {"scales": table, "rwg_j": rwg_table}, {"min_n": min_n})
 
 
 # ---- verdicts -----------------------------------------------------------------------------------
@@ -825,8 +912,13 @@ def _verdicts(model, labels, rel: Section, agg: Section, inv: Section, cfa: Sect
         item_level = "not computed" if not np.isfinite(min_r) else ("good" if min_r >= cut else "questionable")
         floor, ceil = float(r.get("pct_floor", np.nan)), float(r.get("pct_ceiling", np.nan))
         fc_effect = [w for w, v in (("floor", floor), ("ceiling", ceil)) if np.isfinite(v) and v > fc]
-        fc_level = "questionable" if fc_effect else "good"
-        verdict = _worst([rel_level, item_level, fc_level])
+        if not (np.isfinite(floor) or np.isfinite(ceil)):
+            fc_level = "not computed"  # no scale scores at all: no floor or ceiling to judge
+        else:
+            fc_level = "questionable" if fc_effect else "good"
+        # without a reliability coefficient there is no verdict: the other parts alone cannot
+        # make a scale "good"
+        verdict = "not computed" if rel_level == "not computed" else _worst([rel_level, item_level, fc_level])
         rwg_med = float(a.get("rwg_j_median", np.nan))
         i1, i2 = float(a.get("icc1", np.nan)), float(a.get("icc2", np.nan))
         checks = [rwg_med >= THRESHOLDS["rwg_j"]["value"], i1 >= THRESHOLDS["icc1"]["value"],
@@ -855,6 +947,8 @@ def _verdicts(model, labels, rel: Section, agg: Section, inv: Section, cfa: Sect
                      f"rest of the scale (item-rest r below {_fmt(cut)}; lowest {_fmt(min_r)}).")
         elif item_level == "good":
             s.append(f"Every item relates to the rest of the scale (item-rest r ≥ {_fmt(cut)}).")
+        if fc_level == "not computed":
+            s.append("No respondent has a score on it, so floor and ceiling cannot be judged.")
         if fc_effect:
             s.append(f"{' and '.join(fc_effect).capitalize()} effect: more than {fc:.0f}% of respondents at the "
                      f"{'lowest' if fc_effect[0] == 'floor' else 'highest'} possible score.")
@@ -873,7 +967,8 @@ def _verdicts(model, labels, rel: Section, agg: Section, inv: Section, cfa: Sect
         rows.append(dict(scale=f, label=labels.get(f, f), n_items=len(model[f]), alpha=alpha, omega_total=omega_t,
                          min_item_rest=min_r, pct_floor=floor, pct_ceiling=ceil, min_cfa_std_loading=min_std,
                          rwg_j_median=rwg_med, icc1=i1, icc2=i2, invariance=level, reliability=rel_level,
-                         items_verdict=item_level, floor_ceiling=", ".join(fc_effect) or "none",
+                         items_verdict=item_level,
+                         floor_ceiling=", ".join(fc_effect) or ("none" if fc_level != "not computed" else fc_level),
                          organisation_level=agg_level, verdict=verdict, summary=" ".join(s)))
     return pd.DataFrame(rows).set_index("scale")
 
@@ -882,7 +977,7 @@ def _verdicts(model, labels, rel: Section, agg: Section, inv: Section, cfa: Sect
 
 def validation_report(data, bank=None, model=None, group: str = "role_group", seed: int = 2024, *,
                       n_iter: int = 50, min_group_n: int = 30, cfa_missing: str = "auto",
-                      min_share: float = 2 / 3, n_modification_indices: int = 10,
+                      min_share: float = 2 / 3, n_modification_indices: int = 10, min_n: int = 5,
                       date: str | None = None) -> ValidationReport:
     """Build the validation report of the questionnaire on a responses table.
 
@@ -898,7 +993,7 @@ def validation_report(data, bank=None, model=None, group: str = "role_group", se
     group : str, default "role_group"
         Background column whose groups the invariance tests compare (``role_group`` or ``role``).
     seed : int, default 2024
-        Seed of parallel analysis, the EFA rotation starts and the two-stage CFA's moment-matched
+        Non-negative seed of parallel analysis, the EFA rotation starts and the two-stage CFA's moment-matched
         data; the report is identical for the same data, bank, model and settings (bar the date).
     n_iter : int, default 50
         Simulated data sets in parallel analysis.
@@ -913,6 +1008,10 @@ def validation_report(data, bank=None, model=None, group: str = "role_group", se
         Share of a scale's items needed for a scale score (as scoring).
     n_modification_indices : int, default 10
         How many of the largest modification indices to report.
+    min_n : int, default 5
+        Small-cell rule, as in scoring and aggregation: no figure of an organisation with fewer
+        than ``min_n`` respondents is published (its per-organisation rwg(j) is left out, and
+        its name is not shown when organisations are the invariance groups).
     date : str, optional
         Date to print (ISO); default today's UTC date and time.
 
@@ -948,11 +1047,13 @@ def validation_report(data, bank=None, model=None, group: str = "role_group", se
         raise AcapInputError(f"must be 'auto', 'listwise', 'two-stage' or 'fiml', got {cfa_missing!r}",
                              "cfa_missing")
     for name, v, lo in (("n_iter", n_iter, 1), ("min_group_n", min_group_n, 2), ("n_modification_indices",
-                                                                                   n_modification_indices, 0)):
+                                                                                   n_modification_indices, 0),
+                        ("min_n", min_n, 1)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
             raise AcapInputError(f"must be a whole number of at least {lo}, got {v!r}", name)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise AcapInputError(f"must be a whole number, got {seed!r}", "seed")
+    # numpy's generators refuse negative seeds; checked here so the report never half-runs
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise AcapInputError(f"must be a whole number of at least 0, got {seed!r}", "seed")
     bank_path = None
     if not isinstance(bank, Bank):
         bank_path = bank
@@ -971,15 +1072,16 @@ def validation_report(data, bank=None, model=None, group: str = "role_group", se
     labels = bank.labels()
     settings = dict(seed=int(seed), n_iter=int(n_iter), min_group_n=int(min_group_n), cfa_missing=cfa_missing,
                     min_share=float(min_share), group=group, model=model_source,
-                    n_modification_indices=int(n_modification_indices),
+                    n_modification_indices=int(n_modification_indices), min_n=int(min_n),
                     efa="minres extraction, oblimin rotation", missing="don't know and skipped are missing; "
                     "pairwise correlations for alpha, KMO, parallel analysis, MAP and EFA")
     all_items = [i for its in model.values() for i in its]
     x = scored.items
     xm = x[all_items]
-    with warnings.catch_warnings():
-        # numerical warnings of the estimators on awkward data; failures become section notes
-        warnings.simplefilter("ignore", RuntimeWarning)
+    # numpy's floating-point warnings (0/0 on awkward data) are silenced with errstate, which is
+    # local to this thread and context; warnings.catch_warnings would change the filters of the
+    # whole process. Failures become section notes.
+    with np.errstate(all="ignore"):
         items_sec, _ = _items_section(scored, bank, model, labels)
         scale_scores = _scale_scores(scored, bank, model, min_share)
         rel = _reliability_section(scored, bank, model, scale_scores)
@@ -987,8 +1089,8 @@ def validation_report(data, bank=None, model=None, group: str = "role_group", se
         ret = _retention_section(xm, int(seed), int(n_iter), len(model))
         ef = _efa_section(xm, ret, len(model), int(seed), model)
         cf = _cfa_section(x, model, settings, int(n_modification_indices))
-        inv = _invariance_section(x, scored.background, model, group, int(min_group_n))
-        agg = _aggregation_section(scored, bank, model, scale_scores)
+        inv = _invariance_section(x, scored.background, model, group, int(min_group_n), int(min_n))
+        agg = _aggregation_section(scored, bank, model, scale_scores, int(min_n))
     verdicts = _verdicts(model, labels, rel, agg, inv, cf)
     thresholds = pd.DataFrame.from_dict(THRESHOLDS, orient="index").rename_axis("key")
     bg = scored.background
@@ -1000,7 +1102,7 @@ def validation_report(data, bank=None, model=None, group: str = "role_group", se
         n_respondents=int(len(bg)), n_organisations=int(bg["organisation"].nunique()),
         n_items=len(all_items), n_scales=len(model),
         scale_labels={f: labels.get(f, f) for f in model},
-        group_sizes={str(k): int(v) for k, v in bg[group].value_counts().items()},
+        group_sizes=_group_sizes(bg[group], group == "organisation", int(min_n)),
         python=platform.python_version(), numpy=np.__version__, pandas=pd.__version__,
     )
     try:

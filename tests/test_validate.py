@@ -19,11 +19,13 @@ from acap.errors import AcapInputError
 from acap.items import load_bank
 from acap.report_html import render_html, report_to_json, validation_files
 from acap.simulate import simulate
-from acap.validate import (LEVELS, SECTIONS, THRESHOLDS, em_moments, load_model, moment_matched_data,
+from acap.validate import (SECTIONS, THRESHOLDS, em_moments, load_model, moment_matched_data,
                            validation_report)
 
 FIX = Path(__file__).parent / "fixtures" / "validate"
 RANDOM_SCALE = "knowledge_systems"
+BLANK_SCALE = "knowledge_systems"
+SMALL_ORG = "Fernhollow ICB"  # 4 respondents in simulate(12, seed=2024)
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +56,15 @@ def bad_scale_report(bank):
     # three scales keep the (non-converging) CFA of a model with a random factor quick
     model = {s: bank.scale_map[s] for s in ("acquisition", RANDOM_SCALE, "exploitation")}
     return validation_report(data, model=model, seed=1, n_iter=10)
+
+
+@pytest.fixture(scope="module")
+def blank_scale_report(bank):
+    """Demo data in which every answer to the knowledge-systems items is skipped (blank)."""
+    data = simulate(12, seed=2024).responses.copy()
+    for iid in bank.scale_map[BLANK_SCALE]:
+        data[iid] = np.nan
+    return validation_report(data, seed=2024, n_iter=5, date="2026-01-01 00:00 UTC")
 
 
 # ---- structure ----------------------------------------------------------------------------------
@@ -110,25 +121,92 @@ def test_item_descriptives_match_the_data(report, demo, bank):
 
 # ---- verdicts follow the thresholds ----------------------------------------------------------------
 
+# The published cut-offs, written out here rather than read from acap.validate.THRESHOLDS, so
+# that a wrong threshold in the code fails these tests.
+ALPHA_GOOD, ALPHA_ACCEPTABLE, ALPHA_QUESTIONABLE = 0.80, 0.70, 0.60  # Nunnally 1978
+ITEM_REST = 0.30  # Nunnally & Bernstein 1994
+FLOOR_CEILING_PCT = 15.0  # Terwee et al. 2007
+RWG_J, ICC1, ICC2 = 0.70, 0.05, 0.70  # LeBreton & Senter 2008; Bliese 2000
+CFI, TLI, RMSEA, SRMR = 0.95, 0.95, 0.06, 0.08  # Hu & Bentler 1999
+DELTA_CFI = 0.01  # Cheung & Rensvold 2002: CFI may drop by at most .01
+ORDER = ("good", "acceptable", "questionable", "poor")
+
+
 def _band(value):
-    a = THRESHOLDS["alpha"]["value"]
-    return ("good" if value >= 0.80 else "acceptable" if value >= a else
-            "questionable" if value >= 0.60 else "poor")
+    if not np.isfinite(value):
+        return "not computed"
+    return ("good" if value >= ALPHA_GOOD else "acceptable" if value >= ALPHA_ACCEPTABLE else
+            "questionable" if value >= ALPHA_QUESTIONABLE else "poor")
 
 
 def _check_verdicts(rep):
-    fc = THRESHOLDS["floor_ceiling"]["value"] * 100
+    inv = rep.invariance.tables["summary"]
     for scale, r in rep.verdicts.iterrows():
-        coef = np.nanmin([r.alpha, r.omega_total])
-        assert r.reliability == _band(coef), scale
-        parts = [r.reliability,
-                 "good" if r.min_item_rest >= THRESHOLDS["item_rest"]["value"] else "questionable",
-                 "questionable" if max(r.pct_floor, r.pct_ceiling) > fc else "good"]
-        assert r.verdict == max(parts, key=LEVELS.index), scale
-        met = sum([r.rwg_j_median >= THRESHOLDS["rwg_j"]["value"], r.icc1 >= THRESHOLDS["icc1"]["value"],
-                   r.icc2 >= THRESHOLDS["icc2"]["value"]])
-        assert r.organisation_level == {3: "supported", 2: "partly supported", 1: "weak",
-                                        0: "not supported"}[met], scale
+        coefs = [c for c in (r.alpha, r.omega_total) if np.isfinite(c)]
+        reliability = _band(min(coefs) if coefs else np.nan)
+        assert r.reliability == reliability, scale
+        items = ("not computed" if not np.isfinite(r.min_item_rest)
+                 else "good" if r.min_item_rest >= ITEM_REST else "questionable")
+        assert r.items_verdict == items, scale
+        if not (np.isfinite(r.pct_floor) or np.isfinite(r.pct_ceiling)):
+            fc = "not computed"
+        else:
+            fc = "questionable" if np.nanmax([r.pct_floor, r.pct_ceiling]) > FLOOR_CEILING_PCT else "good"
+        if reliability == "not computed":
+            assert r.verdict == "not computed", scale
+        else:
+            known = [p for p in (reliability, items, fc) if p in ORDER]
+            assert r.verdict == max(known, key=ORDER.index), scale
+        stats = [r.rwg_j_median, r.icc1, r.icc2]
+        if not np.isfinite(stats).all():
+            assert r.organisation_level == "not computed", scale
+        else:
+            met = sum([r.rwg_j_median >= RWG_J, r.icc1 >= ICC1, r.icc2 >= ICC2])
+            assert r.organisation_level == {3: "supported", 2: "partly supported", 1: "weak",
+                                            0: "not supported"}[met], scale
+        if scale in inv.index and inv.loc[scale, "level"] != "not tested":
+            metric = inv.loc[scale, "delta_cfi_metric"] >= -DELTA_CFI
+            scalar = metric and inv.loc[scale, "delta_cfi_scalar"] >= -DELTA_CFI
+            assert r.invariance == ("scalar" if scalar else "metric" if metric else "configural only"), scale
+
+
+def test_thresholds_are_the_published_ones():
+    # the values printed in every report's threshold table
+    expected = {"alpha": ALPHA_ACCEPTABLE, "omega_total": ALPHA_ACCEPTABLE, "item_rest": ITEM_REST,
+                "floor_ceiling": FLOOR_CEILING_PCT / 100, "rwg_j": RWG_J, "icc1": ICC1, "icc2": ICC2,
+                "cfi": CFI, "tli": TLI, "rmsea": RMSEA, "srmr": SRMR, "delta_cfi": -DELTA_CFI}
+    for key, value in expected.items():
+        assert THRESHOLDS[key]["value"] == pytest.approx(value), key
+
+
+def test_verdict_bands_at_the_cutoffs():
+    """Reliability exactly at a cut-off gets the better band; just below it, the worse one."""
+    from acap.validate import Section, _verdicts
+
+    cases = {"a80": (0.80, "good"), "a7999": (0.7999, "acceptable"), "a70": (0.70, "acceptable"),
+             "a6999": (0.6999, "questionable"), "a60": (0.60, "questionable"), "a5999": (0.5999, "poor")}
+    model = {k: ["x", "y", "z"] for k in cases}
+    scales = pd.DataFrame({"alpha": [v for v, _ in cases.values()], "omega_total": np.nan,
+                           "min_item_rest": ITEM_REST, "n_items_low_r": 0, "pct_floor": FLOOR_CEILING_PCT,
+                           "pct_ceiling": 0.0}, index=pd.Index(list(cases), name="scale"))
+    agg = pd.DataFrame({"rwg_j_median": RWG_J, "icc1": ICC1, "icc2": ICC2}, index=scales.index)
+    v = _verdicts(model, {}, Section("ok", tables={"scales": scales}), Section("ok", tables={"scales": agg}),
+                  Section("ok"), Section("ok"))
+    for k, (_, band) in cases.items():
+        assert v.loc[k, "reliability"] == band, k
+        assert v.loc[k, "verdict"] == band, k  # item-rest .30 and 15% floor are not flagged
+        assert v.loc[k, "organisation_level"] == "supported", k
+    # just past the item-rest, floor and organisation cut-offs
+    scales["min_item_rest"] = ITEM_REST - 1e-4
+    scales["pct_floor"] = FLOOR_CEILING_PCT + 1e-4
+    agg[["rwg_j_median", "icc1", "icc2"]] = [RWG_J - 1e-4, ICC1 - 1e-4, ICC2 - 1e-4]
+    v = _verdicts(model, {}, Section("ok", tables={"scales": scales}), Section("ok", tables={"scales": agg}),
+                  Section("ok"), Section("ok"))
+    assert (v["items_verdict"] == "questionable").all()
+    assert (v["floor_ceiling"] == "floor").all()
+    assert v.loc["a80", "verdict"] == "questionable"
+    assert v.loc["a5999", "verdict"] == "poor"
+    assert (v["organisation_level"] == "not supported").all()
 
 
 def test_verdicts_follow_thresholds(report, bad_scale_report):
@@ -138,9 +216,29 @@ def test_verdicts_follow_thresholds(report, bad_scale_report):
 
 def test_cfa_verdict_counts_hu_bentler(report):
     fit = report.cfa.values
-    met = sum([fit["cfi"] >= .95, fit["tli"] >= .95, fit["rmsea"] <= .06, fit["srmr"] <= .08])
+    met = sum([fit["cfi"] >= CFI, fit["tli"] >= TLI, fit["rmsea"] <= RMSEA, fit["srmr"] <= SRMR])
     assert fit["criteria_met"] == met
     assert report.cfa.tables["criteria"]["met"].sum() == met
+
+
+def test_scale_with_no_answers_is_not_computed(blank_scale_report, report):
+    v = blank_scale_report.verdicts
+    row = v.loc[BLANK_SCALE]
+    assert row["verdict"] == "not computed"
+    assert row["reliability"] == "not computed"
+    assert row["floor_ceiling"] == "not computed"
+    assert row["organisation_level"] == "not computed"
+    # the other scales keep the verdicts they get on the full data
+    others = [s for s in v.index if s != BLANK_SCALE]
+    for col in ("verdict", "reliability", "items_verdict", "floor_ceiling", "organisation_level"):
+        assert v.loc[others, col].tolist() == report.verdicts.loc[others, col].tolist(), col
+    _check_verdicts(blank_scale_report)
+    notes = " ".join(blank_scale_report.reliability.notes)
+    assert f"Alpha of {BLANK_SCALE} could not be computed" in notes and "KM01" in notes
+    assert blank_scale_report.cfa.status == "not computed"
+    page = render_html(blank_scale_report)
+    assert ">nan<" not in page.lower()
+    json.loads(report_to_json(blank_scale_report))
 
 
 def test_random_items_get_a_poor_verdict(bad_scale_report, report):
@@ -220,6 +318,70 @@ def test_small_groups_are_dropped_and_named(report):
         assert all(g not in str(groups) for groups in report.invariance.tables["summary"]["groups"])
 
 
+def test_programming_errors_are_not_swallowed(monkeypatch):
+    # a bug in an estimator must surface, not become "not computed"
+    import acap.factor
+
+    def broken(*args, **kwargs):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(acap.factor, "kmo", broken)
+    with pytest.raises(TypeError, match="a bug"):
+        validation_report(simulate(3, seed=1).responses, seed=1, n_iter=2)
+
+
+def test_no_warning_filters_are_changed(monkeypatch):
+    """acap code never calls catch_warnings/simplefilter (process-wide, not thread-safe)."""
+    import traceback
+    import warnings
+
+    callers = []
+    real_catch, real_simple = warnings.catch_warnings, warnings.simplefilter
+
+    class Spy(real_catch):
+        def __enter__(self):
+            callers.append(traceback.extract_stack()[-2].filename)
+            return super().__enter__()
+
+    def simple(*args, **kwargs):
+        callers.append(traceback.extract_stack()[-2].filename)
+        return real_simple(*args, **kwargs)
+
+    monkeypatch.setattr(warnings, "catch_warnings", Spy)
+    monkeypatch.setattr(warnings, "simplefilter", simple)
+    validation_report(simulate(3, seed=1).responses, seed=1, n_iter=2)
+    acap_dir = str(Path(__import__("acap").__file__).parent)
+    assert not [c for c in callers if c.startswith(acap_dir)]
+
+
+# ---- privacy: no figure of an organisation below min_n ---------------------------------------------------
+
+def test_small_organisation_is_not_published(report, demo):
+    sizes = pd.read_csv(demo)["organisation"].value_counts()
+    assert sizes[SMALL_ORG] == 4  # the case this test is about
+    shown = sizes[sizes >= 5].index
+    assert report.settings["min_n"] == 5
+    rwg = report.aggregation.tables["rwg_j"]
+    assert SMALL_ORG not in rwg.index
+    assert sorted(rwg.index) == sorted(shown)
+    assert rwg.notna().all().all()
+    assert SMALL_ORG.split()[0] not in report_to_json(report)
+    assert SMALL_ORG.split()[0] not in render_html(report)
+    notes = " ".join(report.aggregation.notes)
+    assert "No small-cell suppression" not in notes
+    assert "1 organisation with fewer than 5 respondents is not listed" in notes
+
+
+def test_small_organisation_is_not_named_as_a_group(demo, bank):
+    model = {"acquisition": bank.scale_map["acquisition"]}
+    rep = validation_report(demo, model=model, group="organisation", min_group_n=2, seed=1, n_iter=2)
+    assert rep.invariance.values["min_group_n"] == 5  # raised to min_n for organisations
+    assert SMALL_ORG.split()[0] not in report_to_json(rep)
+    assert SMALL_ORG.split()[0] not in render_html(rep)
+    assert sum(rep.meta["group_sizes"].values()) == rep.meta["n_respondents"]
+    assert "not named" in " ".join(rep.invariance.notes)
+
+
 # ---- bad input is refused ------------------------------------------------------------------------------
 
 def test_unknown_item_is_refused():
@@ -254,6 +416,11 @@ def test_bad_model_file_is_refused(tmp_path, bank):
 
 def test_bad_settings_are_refused():
     data = simulate(3, seed=1).responses
+    for seed in (-1, 1.5, "1", True):
+        with pytest.raises(AcapInputError, match="^seed: "):
+            validation_report(data, seed=seed)
+    with pytest.raises(AcapInputError, match="^min_n: "):
+        validation_report(data, min_n=0)
     with pytest.raises(AcapInputError, match="cfa_missing"):
         validation_report(data, cfa_missing="pairwise")
     with pytest.raises(AcapInputError, match="group"):

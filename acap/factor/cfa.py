@@ -764,16 +764,30 @@ def invariance(data, model, group, *, missing="listwise") -> pd.DataFrame:
     >>> list(tab.index)
     ['configural', 'metric', 'scalar']
     """
+    return invariance_table(invariance_fits(data, model, group, missing=missing))
+
+
+#: The nested invariance models and the parameters each holds equal across groups.
+INVARIANCE_STEPS = {"configural": (), "metric": ("loadings",), "scalar": ("loadings", "intercepts")}
+
+
+def invariance_fits(data, model, group, *, missing="listwise") -> dict:
+    """The configural, metric and scalar multi-group fits behind :func:`invariance`.
+
+    Returns a dict name -> :class:`CFAResult`, so that a caller can read each fit's
+    convergence and estimates as well as the comparison table (:func:`invariance_table`).
+    """
     if group is None:
         raise AcapInputError("invariance needs a group column", "group")
-    steps = {"configural": (), "metric": ("loadings",), "scalar": ("loadings", "intercepts")}
-    rows = {}
-    for name, eq in steps.items():
-        res = _fit(data, model, group=group, group_equal=eq, missing=missing)
-        f = res.fit
-        rows[name] = {k: f[k] for k in ("chisq", "df", "pvalue", "cfi", "tli", "rmsea",
-                                         "rmsea_ci_lower", "rmsea_ci_upper", "srmr", "aic",
-                                         "bic", "npar")}
+    return {name: _fit(data, model, group=group, group_equal=eq, missing=missing)
+            for name, eq in INVARIANCE_STEPS.items()}
+
+
+def invariance_table(fits) -> pd.DataFrame:
+    """Fit of each nested model and the change from the previous one (see :func:`invariance`)."""
+    rows = {name: {k: res.fit[k] for k in ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower",
+                                           "rmsea_ci_upper", "srmr", "aic", "bic", "npar")}
+            for name, res in fits.items()}
     tab = pd.DataFrame.from_dict(rows, orient="index")
     d_chisq = tab["chisq"].diff()
     d_df = tab["df"].diff()
