@@ -106,7 +106,9 @@ def as_corr(data, *, n_obs=None, is_corr=None, what: str = "data", min_items: in
     """
     if isinstance(data, pd.DataFrame):
         names = [str(c) for c in data.columns]
-        bad = [c for c in data.columns if not pd.api.types.is_numeric_dtype(data[c])]
+        # dtypes, not data[c]: building a Series per column costs more than the correlations.
+        bad = [c for c, t in zip(data.columns, data.dtypes)
+               if not pd.api.types.is_numeric_dtype(t)]
         if bad:
             raise AcapInputError(f"column {bad[0]!r} is not numeric", what)
         arr = data.to_numpy(dtype=float, na_value=np.nan)
@@ -133,10 +135,11 @@ def as_corr(data, *, n_obs=None, is_corr=None, what: str = "data", min_items: in
                          n_obs=None if n_obs is None else float(n_obs), np_obs=None)
     if arr.shape[0] < 3:
         raise AcapInputError(f"needs at least 3 rows of item scores, got {arr.shape[0]}", what)
-    if not np.all(np.isfinite(arr[~np.isnan(arr)])):
+    if not np.isfinite(arr).all() and np.isinf(arr).any():
         raise AcapInputError("contains infinite values", what)
     r, n = pairwise_corr(arr)
-    sd0 = [names[j] for j in range(p) if not np.isfinite(r[j]).all() and np.nanstd(arr[:, j]) == 0]
+    finite = np.isfinite(r).all(axis=1)
+    sd0 = [names[j] for j in np.flatnonzero(~finite) if np.nanstd(arr[:, j]) == 0]
     if sd0:
         raise AcapInputError(f"item {sd0[0]!r} has no variance", what)
     if np.isnan(r).any():
