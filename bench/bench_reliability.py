@@ -11,6 +11,7 @@ Run: python bench/bench_reliability.py
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -71,8 +72,14 @@ def time_r(df: pd.DataFrame):
     return elapsed, raw_alpha, lo, hi
 
 
+def load() -> str:
+    # timings on a shared machine swing with its load; print it with the figures
+    return "/".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+
+
 def main() -> None:
     print(f"alpha + item statistics + {N_BOOT}-resample bootstrap CI, N = {N:,}, k = {K}")
+    print(f"load average (1/5/15 min) at start: {load()}")
     for label, missing in (("complete data", 0.0), ("5% missing", 0.05)):
         df = simulate(missing)
         t_acap, res = time_acap(df)
@@ -86,6 +93,7 @@ def main() -> None:
         print(f"  psych : {elapsed:8.3f} s   alpha = {raw_alpha:.6f}   boot 95% CI = ({lo:.4f}, {hi:.4f})")
         print(f"  |alpha difference| = {abs(raw_alpha - res.alpha):.2e}")
         print(f"  ratio psych / acap = {elapsed / t_acap:.1f}x  (target >= 20x)")
+    print(f"load average (1/5/15 min) at end: {load()}")
 
 
 if __name__ == "__main__":

@@ -150,16 +150,34 @@ def test_alpha_bad_input(frame, kwargs, fragment):
         alpha(frame, **kwargs)
 
 
-@pytest.mark.parametrize("missing", [0.0, 0.08])
-def test_bootstrap_matches_resampling_loop(missing):
+@pytest.mark.parametrize(
+    ("missing", "kind"),
+    [
+        (0.0, "likert"),
+        (0.08, "likert"),  # whole numbers: sums formed exactly in single precision
+        (0.08, "centred_likert"),  # negative whole numbers, same exact path
+        (0.08, "offset_likert"),  # large whole numbers, exact after a whole-number shift
+        (0.08, "continuous"),  # double-precision path
+        (0.08, "large_integers"),  # whole numbers too large for exact single precision
+    ],
+)
+def test_bootstrap_matches_resampling_loop(missing, kind):
     rng = np.random.default_rng(5)
     f = rng.normal(size=(150, 1))
-    x = np.round(4 + 0.7 * f + rng.normal(size=(150, 5)))
+    x = 4 + 0.7 * f + rng.normal(size=(150, 5))
+    x = {
+        "likert": np.round(x),
+        "centred_likert": np.round(x) - 4,
+        "offset_likert": np.round(x) + 100_000,
+        "continuous": x,
+        "large_integers": np.round(1000 * x),
+    }[kind]
     x[rng.random(x.shape) < missing] = np.nan
+    x[3] = np.nan  # a respondent who answered nothing
     df = pd.DataFrame(x, columns=list("abcde"))
     res = alpha(df, n_boot=40, seed=11)
     # the same resamples, drawn as the implementation draws them, computed one at a time
-    idx = np.random.default_rng(11).integers(0, 150, size=(40, 150))
+    idx = np.random.default_rng(11).integers(0, 150, size=(40, 150), dtype=np.int32)
     loop = []
     for rows in idx:
         c = _pairwise_cov(x[rows], "test", list("abcde"))
@@ -168,6 +186,17 @@ def test_bootstrap_matches_resampling_loop(missing):
     assert res.boot_ci == pytest.approx(tuple(np.quantile(loop, [0.025, 0.975])), abs=1e-10)
     again = alpha(df, n_boot=40, seed=11)
     np.testing.assert_array_equal(again.boot, res.boot)
+
+
+def test_bootstrap_does_not_depend_on_block_size(monkeypatch):
+    import acap.reliability as rel
+
+    rng = np.random.default_rng(8)
+    x = np.round(3 + rng.normal(size=(300, 6)) + rng.normal(size=(300, 1)))
+    x[rng.random(x.shape) < 0.1] = np.nan
+    whole = rel._bootstrap_alpha(x, 50, 4)
+    monkeypatch.setattr(rel, "_BOOT_BLOCK", 300 * 7)  # blocks of 7 resamples
+    np.testing.assert_allclose(rel._bootstrap_alpha(x, 50, 4), whole, atol=1e-12)
 
 
 # ---- split half ----------------------------------------------------------------------------
