@@ -98,7 +98,7 @@ def score(
     out: Annotated[Path, typer.Option("--out", help="Folder for the results.")],
     bank: Annotated[Optional[Path], typer.Option("--bank", help="Item bank YAML (default: acap v1).")] = None,
     invited: Annotated[Optional[Path], typer.Option("--invited", help="CSV of organisation,invited for finite-population CIs.")] = None,
-    min_n: Annotated[int, typer.Option("--min-n", help="Suppress organisations and role groups below this n.")] = 5,
+    min_n: Annotated[int, typer.Option("--min-n", min=1, help="Suppress organisations and role groups below this n.")] = 5,
     min_share: Annotated[float, typer.Option("--min-share", help="Share of a scale's items needed for a score.")] = 2 / 3,
     respondents: Annotated[bool, typer.Option("--respondents", help="Also write respondent-level scores "
                                               "(scores/respondents.csv); they are not suppressed.")] = False,
@@ -131,6 +131,8 @@ def validate(
     model: Annotated[Optional[Path], typer.Option(
         "--model", help="Measurement model, YAML or JSON {factor: [item IDs]} (default: the bank's scales).")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Random seed (parallel analysis, rotation starts, two-stage CFA).")] = 2024,
+    min_n: Annotated[int, typer.Option("--min-n", min=1, help="Leave organisations below this n out of "
+                                       "per-organisation tables.")] = 5,
 ):
     """Psychometric validation report of the questionnaire on a responses table (HTML + JSON)."""
     from acap.outputs import write_all
@@ -138,7 +140,7 @@ def validate(
     from acap.validate import validation_report
 
     t0 = time.perf_counter()
-    rep = validation_report(data, bank=bank, model=model, seed=seed)
+    rep = validation_report(data, bank=bank, model=model, seed=seed, min_n=min_n)
     files = write_all(out, validation_files(rep, prefix=""))
     m = rep.meta
     typer.echo(f"Validated {m['n_items']} items in {m['n_scales']} scales on {m['n_respondents']} respondents "
