@@ -29,10 +29,12 @@ import pandas as pd
 __all__ = ["figure_item_distributions", "figure_loadings", "figure_scree", "render_html", "report_to_dict",
            "report_to_json", "validation_files", "write_html", "write_json"]
 
-# Verdict colours: white text on each has a contrast ratio of at least 4.5:1 (WCAG AA).
-_BADGE = {"good": "#1a6b34", "acceptable": "#2f6f8f", "questionable": "#8a5a00", "poor": "#a61b1b",
-          "supported": "#1a6b34", "partly supported": "#2f6f8f", "weak": "#8a5a00", "not supported": "#a61b1b",
-          "scalar": "#1a6b34", "metric": "#2f6f8f", "configural only": "#8a5a00"}
+# Verdict colours: white text on each has a contrast ratio of at least 7:1 (WCAG AAA for small
+# text: badges are 13-14 px), so the word stays readable for low-vision readers too.
+_GOOD, _MID, _WARN, _BAD = "#14572a", "#235873", "#704800", "#8e1616"
+_BADGE = {"good": _GOOD, "acceptable": _MID, "questionable": _WARN, "poor": _BAD,
+          "supported": _GOOD, "partly supported": _MID, "weak": _WARN, "not supported": _BAD,
+          "scalar": _GOOD, "metric": _MID, "configural only": _WARN}
 
 _HEADERS = {
     "label": "Scale", "n_items": "Items", "alpha": "Alpha", "alpha_lower": "Alpha 95% CI low",
@@ -181,6 +183,18 @@ def _figure(uri: str, alt: str, caption: str) -> str:
     return (f'<figure><img src="{uri}" alt="{_esc(alt)}"><figcaption>{_esc(caption)}</figcaption></figure>')
 
 
+def _luminance(rgb) -> float:
+    """WCAG relative luminance of an RGB(A) colour with channels in [0, 1]."""
+    c = [x / 12.92 if x <= 0.04045 else ((x + 0.055) / 1.055) ** 2.4 for x in rgb[:3]]
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+
+
+def _text_colour(background) -> str:
+    """Black or white, whichever contrasts more with ``background`` (at worst about 4.6:1)."""
+    lum = _luminance(background)
+    return "black" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "white"
+
+
 def _new_figure(width: float, height: float):
     from matplotlib.figure import Figure
 
@@ -227,10 +241,12 @@ def figure_item_distributions(report):
     left = np.zeros(len(items))
     for c, colour, name in zip(cols, colours, names):
         v = share[c].fillna(0).to_numpy()
-        ax.barh(y, v, left=left, color=colour, edgecolor="#9a9a9a", linewidth=0.25, label=name, height=0.85)
+        # NaN for empty segments: a zero-width bar would still draw its edge as a stray dark tick
+        ax.barh(y, np.where(v > 0, v, np.nan), left=left, color=colour, edgecolor="#6b6b6b", linewidth=0.4,
+                label=name, height=0.85)
         left += v
     rev = desc["reverse"].reindex(items).fillna(False).to_numpy()
-    ax.set_yticks(y, [f"{i} (R)" if r else i for i, r in zip(items, rev)], fontsize=7)
+    ax.set_yticks(y, [f"{i} (R)" if r else i for i, r in zip(items, rev)], fontsize=8)
     ax.set_ylim(len(items) - 0.5, -0.5)
     ax.set_xlim(0, 100)
     ax.set_xlabel("Respondents (%)")
@@ -239,8 +255,8 @@ def figure_item_distributions(report):
     for scale, a, b in _scale_bounds(items, report.model):
         if a > 0:
             ax.axhline(a - 0.5, color="black", linewidth=0.8)
-        ax.text(101, (a + b) / 2, labels.get(scale, scale), va="center", ha="left", fontsize=7)
-    ax.legend(ncols=len(cols), loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=7, frameon=False,
+        ax.text(101, (a + b) / 2, labels.get(scale, scale), va="center", ha="left", fontsize=8)
+    ax.legend(ncols=len(cols), loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, frameon=False,
               handlelength=1.2, columnspacing=0.8)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
@@ -298,10 +314,9 @@ def figure_loadings(report):
             v = a[r, c]
             if abs(v) >= 0.30:
                 txt = f"{v:.2f}".replace("0.", ".", 1)
-                ax.text(c, r, txt, ha="center", va="center", fontsize=6.5,
-                        color="white" if abs(v) >= 0.55 else "black")
+                ax.text(c, r, txt, ha="center", va="center", fontsize=7.5, color=_text_colour(im.cmap(im.norm(v))))
     ax.set_xticks(range(len(fac)), fac, fontsize=8)
-    ax.set_yticks(range(len(items)), items, fontsize=7)
+    ax.set_yticks(range(len(items)), items, fontsize=8)
     ax.xaxis.tick_top()
     ax.set_xlabel("Factor (oblimin-rotated)")
     ax.xaxis.set_label_position("top")
@@ -310,7 +325,7 @@ def figure_loadings(report):
     for scale, s0, s1 in _scale_bounds(items, report.model):
         if s0 > 0:
             ax.axhline(s0 - 0.5, color="black", linewidth=0.8)
-        ax.text(len(fac) - 0.4, (s0 + s1) / 2, " " + labels.get(scale, scale), va="center", ha="left", fontsize=7)
+        ax.text(len(fac) - 0.4, (s0 + s1) / 2, " " + labels.get(scale, scale), va="center", ha="left", fontsize=8)
     cb = fig.colorbar(im, ax=ax, fraction=0.025, pad=0.02, location="bottom", aspect=30)
     cb.set_label("Pattern loading")
     return fig
@@ -330,6 +345,7 @@ a { color: #0b57a4; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 0.15rem 1rem; font-size: 0.92rem; }
 dl.meta dt { font-weight: 600; } dl.meta dd { margin: 0; overflow-wrap: anywhere; }
 nav ol { columns: 2; font-size: 0.95rem; }
+nav li { padding: 0.15rem 0; break-inside: avoid; } nav a { display: inline-block; min-height: 24px; padding: 0.1rem 0; }
 .scroll { overflow-x: auto; margin: 0.6rem 0 1rem; }
 td.text { min-width: 15rem; font-size: 0.8rem; }
 table { border-collapse: collapse; font-size: 0.85rem; }
