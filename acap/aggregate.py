@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import stats
 
 from acap.errors import AcapInputError
+from acap.itemdata import numeric_items
 
 __all__ = [
     "ROLE_NOT_STATED",
@@ -99,16 +100,18 @@ def _check_null_variance(null_variance) -> float:
 
 
 def _numeric(values, where: str) -> pd.Series:
-    """A float Series from array-like values, refusing text."""
+    """A float Series from 1-D array-like values (the common item-table rules, one column).
+
+    Unlike a scale analysis, agreement and ICC take constant values (perfect agreement) and
+    values nobody answered, so only the type rules apply.
+    """
     s = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object))
     if s.ndim != 1:
         raise AcapInputError("must be one-dimensional", where)
-    try:
-        out = pd.to_numeric(s, errors="raise")
-    except (TypeError, ValueError):
-        bad = s[pd.to_numeric(s, errors="coerce").isna() & s.notna()]
-        raise AcapInputError(f"non-numeric value {bad.iloc[0]!r} at row {bad.index[0]!r}", where) from None
-    return out.astype(float)
+    name = where if s.name is None else s.name
+    col = numeric_items(s.to_frame(name=name), where, min_items=1, min_rows=0, min_answers=0,
+                        allow_constant=True).iloc[:, 0]
+    return col.rename(s.name)
 
 
 def _groups(groups, n: int, where: str = "groups") -> pd.Series:
@@ -230,11 +233,10 @@ def rwg_j(items, groups, null_variance: float, missing: str = "listwise") -> pd.
     null = _check_null_variance(null_variance)
     if missing not in ("listwise", "available"):
         raise AcapInputError(f"must be 'listwise' or 'available', got {missing!r}", "missing")
-    frame = items.copy() if isinstance(items, pd.DataFrame) else pd.DataFrame(np.asarray(items))
+    frame = items if isinstance(items, pd.DataFrame) else pd.DataFrame(np.asarray(items))
     if frame.ndim != 2 or frame.shape[1] < 1:
         raise AcapInputError("need a table with at least one item column", "items")
-    for col in frame.columns:
-        frame[col] = _numeric(frame[col].reset_index(drop=True), f"items column {col!r}").to_numpy()
+    frame = numeric_items(frame, "items", min_items=1, min_rows=0, min_answers=0, allow_constant=True)
     g = _groups(groups, len(frame))
     n_items = frame.shape[1]
     frame = frame.reset_index(drop=True)
@@ -681,21 +683,20 @@ def _check_range(arr: np.ndarray, scores: pd.DataFrame, cols: list[str], n_point
 
 
 def _numeric_array(scores: pd.DataFrame, cols: list[str], what: str) -> np.ndarray:
-    """The columns as a float (rows x columns) array, refusing missing columns and text."""
+    """The columns as a float (rows x columns) array, refusing missing columns and text.
+
+    Columns may repeat in ``cols`` (an item serving two scales); each is checked once.
+    """
     for col in cols:
         if col not in scores.columns:
             raise AcapInputError(f"no {what} column {col!r}", "scores")
-        dtype = scores[col].dtype
-        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
-            continue
-        coerced = pd.to_numeric(scores[col], errors="coerce")
-        bad = coerced.isna() & scores[col].notna()
-        if bad.any() or pd.api.types.is_bool_dtype(dtype):
-            row = scores.index[bad.to_numpy()][0] if bad.any() else scores.index[0]
-            raise AcapInputError(
-                f"non-numeric value {scores.at[row, col]!r}", f"scores row {row!r}, {what} column {col!r}"
-            )
-    return scores[cols].to_numpy(dtype=float, na_value=np.nan)
+    unique = list(dict.fromkeys(cols))
+    checked = numeric_items(scores[unique], f"scores, {what}s", min_items=1, min_rows=0,
+                            min_answers=0, allow_constant=True)
+    if len(unique) == len(cols):
+        return checked.to_numpy()
+    pos = {c: j for j, c in enumerate(unique)}
+    return checked.to_numpy()[:, [pos[c] for c in cols]]
 
 
 def _segment_stats(arr_t: np.ndarray, starts: np.ndarray, centre: float):

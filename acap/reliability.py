@@ -28,7 +28,9 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from acap.errors import AcapInputError
+from acap.factor._corr import smc
 from acap.factor.omega import OmegaResult, omega  # omega lives with the factor models it fits
+from acap.itemdata import numeric_items
 
 def sqrt(value: float) -> float:
     """Square root that gives NaN for a negative argument, as R's sqrt does (psych then reports NaN).
@@ -197,46 +199,14 @@ class SplitHalfResult:
 
 
 def _item_matrix(data, where: str) -> tuple[np.ndarray, list[str]]:
-    """Validate a respondents x items table and return it as a float matrix with NaN for missing."""
-    if isinstance(data, np.ndarray):
-        if data.ndim != 2:
-            raise AcapInputError(f"expected a 2-D respondents x items table, got {data.ndim} dimension(s)", where)
-        data = pd.DataFrame(data, columns=[f"V{j + 1}" for j in range(data.shape[1])])
-    if not isinstance(data, pd.DataFrame):
-        raise AcapInputError(
-            f"expected a pandas DataFrame (respondents x items), got {type(data).__name__}", where
-        )
-    names = [str(c) for c in data.columns]
-    if len(set(names)) != len(names):
-        dup = sorted({c for c in names if names.count(c) > 1})
-        raise AcapInputError(f"duplicate item column(s) {', '.join(dup)}", where)
-    if len(names) < 2:
-        raise AcapInputError(f"needs at least 2 items, got {len(names)}", where)
-    cols = []
-    for name, col in zip(names, data.columns):
-        s = data[col]
-        if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
-            raise AcapInputError(
-                f"item column is not numeric (dtype {s.dtype}); convert responses to numbers first",
-                f"{where}, item {name}",
-            )
-        cols.append(s.astype("float64").to_numpy(na_value=np.nan))
-    x = np.column_stack(cols)
-    if not np.all(np.isfinite(x) | np.isnan(x)):
-        bad = names[int(np.where(np.isinf(x).any(axis=0))[0][0])]
-        raise AcapInputError("contains an infinite value", f"{where}, item {bad}")
-    if x.shape[0] < 2:
-        raise AcapInputError(f"needs at least 2 respondents, got {x.shape[0]}", where)
-    observed = (~np.isnan(x)).sum(axis=0)
-    for j, name in enumerate(names):
-        if observed[j] < 2:
-            raise AcapInputError(f"fewer than 2 answered responses ({observed[j]})", f"{where}, item {name}")
-        v = x[~np.isnan(x[:, j]), j]
-        if np.all(v == v[0]):
-            # psych drops such an item with a warning; a constant item has no reliability
-            # information, so we ask the caller to leave it out instead of silently changing k.
-            raise AcapInputError(f"has no variance (every answer is {v[0]:g}); leave it out", f"{where}, item {name}")
-    return x, names
+    """Validate a respondents x items table and return it as a float matrix with NaN for missing.
+
+    A constant item is refused (psych drops it with a warning): it carries no reliability
+    information, so we ask the caller to leave it out instead of silently changing k.
+    """
+    items = numeric_items(data, where)
+    # Row-major: the bootstrap and split-half code index respondents (rows).
+    return np.ascontiguousarray(items.to_numpy()), list(items.columns)
 
 
 def _keys(names: list[str], reverse, where: str) -> np.ndarray:
@@ -274,19 +244,6 @@ def _cov2cor(c: np.ndarray) -> np.ndarray:
     return r
 
 
-def _pinv(a: np.ndarray) -> np.ndarray:
-    """Pseudo-inverse keeping singular values above sqrt(eps) times the largest (psych's Pinv)."""
-    u, d, vt = np.linalg.svd(a)
-    keep = d > max(np.sqrt(np.finfo(float).eps) * d[0], 0.0)
-    return (vt[keep].T / d[keep]) @ u[:, keep].T
-
-
-def _smc(r: np.ndarray) -> np.ndarray:
-    """Squared multiple correlation of each variable with the others, clipped to [0, 1] like psych."""
-    smc = 1.0 - 1.0 / np.diag(_pinv(r))
-    return np.clip(smc, 0.0, 1.0)
-
-
 def _lower(r: np.ndarray) -> np.ndarray:
     return r[np.tril_indices_from(r, -1)]
 
@@ -302,7 +259,7 @@ def _alpha_parts(c: np.ndarray, r: np.ndarray) -> dict[str, float]:
     return {
         "raw": (1 - tr_c / sum_c) * k / (k - 1),
         "std": (1 - k / sum_r) * k / (k - 1),
-        "g6": 1 - (k - _smc(r).sum()) / sum_r,
+        "g6": 1 - (k - smc(r).sum()) / sum_r,
         "av_r": av_r,
         "sn": k * av_r / (1 - av_r),
         "q": q,
@@ -457,7 +414,7 @@ def alpha(
     else:
         # Two items: what is left after dropping one is a single item; psych reports these.
         r12 = r[0, 1]
-        smc1 = _smc(r)[0]
+        smc1 = smc(r)[0]
         for i, other in ((0, 1), (1, 0)):
             drop[i] = [c[0, 1] / c[other, other], r12, smc1, r12, r12 / (1 - r12), np.nan, 0.0, r12]
 
@@ -465,7 +422,7 @@ def alpha(
     sum_r = r.sum()
     std_r = r.sum(axis=0) / sqrt(sum_r)
     rc = r.copy()
-    np.fill_diagonal(rc, _smc(r))
+    np.fill_diagonal(rc, smc(r))
     r_cor = rc.sum(axis=0) / sqrt(rc.sum())
     sum_c = c.sum()
     col_c = c.sum(axis=0)
@@ -742,10 +699,10 @@ def split_half(
     np.fill_diagonal(off, 0.0)
     sum_off = off.sum()
     alpha_v = sum_off / sum_r * k / (k - 1)
-    smc = _smc(_cov2cor(r))
+    smcs = smc(_cov2cor(r))
     if covar:
-        smc = smc * np.diag(r)
-    lambda6 = (sum_off + smc.sum()) / sum_r
+        smcs = smcs * np.diag(r)
+    lambda6 = (sum_off + smcs.sum()) / sum_r
     lambda2 = (sum_off + sqrt((off**2).sum() * k / (k - 1))) / sum_r
     low = _lower(r)
 

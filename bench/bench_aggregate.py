@@ -9,16 +9,18 @@ Run: python bench/bench_aggregate.py
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
-import time
+import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from acap.aggregate import organisation_results
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import best_of, have_r, r_numbers, run_r, scratch  # noqa: E402
+
+from acap.aggregate import organisation_results  # noqa: E402
 
 N, N_ORG, SEED = 100_000, 1_000, 7
 SIZES = [5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 3]  # 48 items over 11 scales
@@ -49,15 +51,6 @@ def make_data():
     return df, items, invited
 
 
-def best_of(f, reps=7):
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return min(times), float(np.median(times))
-
-
 R_CODE = r"""
 suppressPackageStartupMessages(library(multilevel))
 d <- read.csv(commandArgs(TRUE)[1])
@@ -78,39 +71,29 @@ def r_time(df, items):
     ICC1/ICC2 are left out of the R side: multilevel computes them from aov(), whose model
     matrix with 1,000 organisations takes over a minute per scale at this size.
     """
-    if shutil.which("Rscript") is None:
+    if not have_r():
         return None
-    import json
-
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "d.csv"
-        spec = Path(tmp) / "items.json"
-        script = Path(tmp) / "b.R"
+    with scratch() as tmp:
+        data, spec = tmp / "d.csv", tmp / "items.json"
         cols = [c for names in items.values() for c in names] + list(items) + ["organisation"]
         df[cols].to_csv(data, index=False)
         spec.write_text(json.dumps(items))
-        script.write_text(R_CODE)
-        try:
-            out = subprocess.run(
-                ["Rscript", str(script), str(data), str(spec)], capture_output=True, text=True, timeout=600
-            )
-            return float(out.stdout.split()[-1])
-        except (subprocess.SubprocessError, ValueError, IndexError):
-            return None
+        nums = r_numbers(run_r(R_CODE, data, spec, timeout=600))
+    return None if nums is None else nums[-1]
 
 
 def main():
     df, items, invited = make_data()
     scales = list(items)
     plain = df[scales + ["organisation", "role"]]
-    b1, m1 = best_of(lambda: organisation_results(plain, invited=invited))
-    b2, m2 = best_of(lambda: organisation_results(df, scales=scales, items=items, invited=invited))
+    b1, m1 = best_of(lambda: organisation_results(plain, invited=invited), 7)
+    b2, m2 = best_of(lambda: organisation_results(df, scales=scales, items=items, invited=invited), 7)
     print(f"organisation_results {N:,} respondents x {len(scales)} scales, {N_ORG:,} organisations")
     print(f"  scale-score rwg, roles, FPC, suppression: best {b1:.3f} s, median {m1:.3f} s")
     print(f"  + rwg(j) from {sum(SIZES)} items:              best {b2:.3f} s, median {m2:.3f} s")
     r = r_time(df, items)
     if r is None:
-        print("  R (multilevel) not available: no comparison")
+        print("  R (multilevel) not available (or failed): no comparison")
     else:
         print(f"  R: tapply n/mean/SD + multilevel::rwg.j, all scales: {r:.3f} s "
               f"(acap's full run with items is {r / b2:.1f}x faster; R's aov-based ICC1 not timed)")

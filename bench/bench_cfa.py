@@ -9,18 +9,16 @@ Run: python bench/bench_cfa.py [N]
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import have_r, measure, r_json, run_r, scratch  # noqa: E402
+
 from acap.factor.cfa import cfa  # noqa: E402
 
 N_FACTORS, N_PER = 5, 6
@@ -57,30 +55,22 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     data, model = simulate(n)
     cfa(data.iloc[:500], model)  # warm-up (imports, first-call overheads)
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        res = cfa(data, model)
-        times.append(time.perf_counter() - t0)
-    t_acap = min(times)
+    runs = measure(lambda: cfa(data, model), 3)
+    res, t_acap = runs.result, runs.best
     print(f"CFA ML, p = {N_FACTORS * N_PER} ({N_FACTORS} factors x {N_PER} items), N = {n:,}")
     print(f"acap  : {t_acap:.3f} s (best of 3; {res.iterations} iterations, "
           f"converged={res.converged})  chisq={res.fit['chisq']:.4f} cfi={res.fit['cfi']:.6f}")
-    rscript = shutil.which("Rscript")
-    if rscript is None:
+    if not have_r():
         print("Rscript not found: lavaan timing skipped")
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        csv, mod, scr = (Path(tmp) / name for name in ("d.csv", "m.txt", "b.R"))
+    with scratch() as tmp:
+        csv, mod = tmp / "d.csv", tmp / "m.txt"
         data.to_csv(csv, index=False)
         mod.write_text("\n".join(f"{f} =~ {' + '.join(items)}" for f, items in model.items()))
-        scr.write_text(R_SCRIPT)
-        proc = subprocess.run([rscript, str(scr), str(csv), str(mod)], capture_output=True,
-                              text=True)
-    if proc.returncode != 0:
-        print("lavaan run failed:", proc.stderr.strip().splitlines()[-1:] or "")
+        r = r_json(run_r(R_SCRIPT, csv, mod))
+    if r is None:
+        print("lavaan: no comparison")
         return
-    r = json.loads(proc.stdout.strip().splitlines()[-1])
     print(f"lavaan: {r['elapsed']:.3f} s (system.time of cfa())  chisq={r['chisq']:.4f} "
           f"cfi={r['cfi']:.6f}")
     print(f"ratio acap / lavaan = {t_acap / r['elapsed']:.3f}  (below 1: acap faster)")

@@ -16,47 +16,32 @@ Run: ``python bench/bench_efa.py``. Without Rscript only acap's timings are prin
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import ROOT, best_of, load_line, r_numbers, run_r, scratch  # noqa: E402
 
 from acap.factor import efa, parallel_analysis  # noqa: E402
 
 BFI = ROOT / "tests" / "fixtures" / "efa" / "bfi25.csv"
 
 
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times), float(np.median(times))
-
-
 def r_seconds(script: str) -> float | None:
-    if shutil.which("Rscript") is None:
+    """R's ``ELAPSED`` figure (echoing psych's ``SUGGESTS`` line); None without R or on failure."""
+    out = run_r(script, timeout=900)
+    if out is None:
         return None
-    out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, timeout=900)
-    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("ELAPSED")]
-    if out.returncode != 0 or not lines:
-        print("  (R run failed:", out.stderr.strip().splitlines()[-1:] or "?", ")")
-        return None
-    for ln in out.stdout.splitlines():
+    for ln in out.splitlines():
         if ln.startswith("SUGGESTS"):
             nf, nc = ln.split()[1:3]
             print(f"   psych suggests {nf} factors, {nc} components")
-    return float(lines[-1].split()[1])
+    nums = r_numbers(out, tag="ELAPSED")
+    return None if nums is None else nums[0]
 
 
 def main():
@@ -66,12 +51,11 @@ def main():
     lam = rng.uniform(0.0, 0.6, (p, 3))
     x = pd.DataFrame(f @ lam.T + rng.standard_normal((n, p)),
                      columns=[f"v{i + 1:02d}" for i in range(p)])
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "pa.csv"
+    with scratch() as tmp:
+        path = tmp / "pa.csv"
         x.to_csv(path, index=False)
 
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        print("1. Parallel analysis, p = 30, N = 10,000 (load average %.1f)" % load)
+        print(f"1. Parallel analysis, p = 30, N = 10,000 (load average 1/5/15 min {load_line()})")
         parallel_analysis(x, n_iter=5, seed=0, resample=True)  # warm-up (imports, BLAS)
         runs = {"defaults (simulated data only)": {},
                 "defaults on one thread (n_jobs=1)": {"n_jobs": 1},
@@ -92,7 +76,7 @@ def main():
             "cat('SUGGESTS', pa$nfact, pa$ncomp, '\\n'); cat('ELAPSED', min(ts), '\\n')"
             % path.as_posix())
         if rt is None:
-            print("   psych: Rscript not available, skipped")
+            print("   psych: Rscript not available (or failed), skipped")
         else:
             print(f"   psych fa.parallel defaults, n.iter = 20: best of 2 {rt:.3f} s (replicates "
                   "in 2 processes, mclapply's default; acap's default uses 2 threads when 2 cores "
@@ -113,7 +97,7 @@ def main():
         "invisible(fa(x, 5)); t <- system.time(for (i in 1:%d) fa(x, 5))[['elapsed']] / %d; "
         "cat('ELAPSED', t, '\\n')" % (BFI.as_posix(), reps, reps))
     if rt is None:
-        print("   psych: Rscript not available, skipped")
+        print("   psych: Rscript not available (or failed), skipped")
     else:
         print(f"   psych fa: {rt * 1e3:.1f} ms per call; ratio psych/acap {rt / best:.1f}x "
               f"(median {rt / med:.1f}x)")

@@ -14,17 +14,15 @@ on the 5,000-node one with --r-large).
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import have_r, measure, r_numbers, run_r, scratch  # noqa: E402
 
 from acap.network import (  # noqa: E402
     OUTSIDE_CATEGORIES, AdviceNetwork, board_density, draw_sociogram, export_all, node_metrics,
@@ -33,13 +31,9 @@ from acap.network import (  # noqa: E402
 
 
 def timed(fn, *args, repeat=1, **kw):
-    best = float("inf")
-    out = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn(*args, **kw)
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+    """Best wall-clock seconds of ``repeat`` calls ``fn(*args, **kw)``, and the last result."""
+    runs = measure(lambda: fn(*args, **kw), repeat)
+    return runs.best, runs.result
 
 
 def advice_network(n, ties_per_node, n_groups=5, seed=1):
@@ -89,21 +83,17 @@ def board_example(seed=2):
 
 def r_betweenness_time(edges, n):
     """Seconds for sna::betweenness in R on the same graph (None without Rscript/sna)."""
-    if shutil.which("Rscript") is None:
+    if not have_r():
         return None
-    with tempfile.TemporaryDirectory() as d:
-        f = Path(d) / "e.csv"
+    with scratch() as d:
+        f = d / "e.csv"
         edges[["source", "target"]].to_csv(f, index=False)
         code = (f"suppressMessages(library(sna)); e <- read.csv('{f}'); "
                 f"el <- cbind(e$source + 1, e$target + 1, 1); attr(el, 'n') <- {n}; "
                 "t <- system.time(b <- sna::betweenness(el, gmode='digraph', ignore.eval=TRUE))"
                 "[['elapsed']]; cat(t)")
-        try:
-            r = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True,
-                               timeout=1200)
-            return float(r.stdout.strip().split()[-1])
-        except Exception:
-            return None
+        nums = r_numbers(run_r(code, timeout=1200))
+    return None if nums is None else nums[-1]
 
 
 def main():
@@ -126,10 +116,10 @@ def main():
     ]:
         t, _ = timed(fn, *a, repeat=5, **kw)
         print(f"  {label:32s} {t * 1000:8.1f} ms")
-    with tempfile.TemporaryDirectory() as d:
+    with scratch() as d:
         t, _ = timed(export_all, net, d, sociogram=False)
         print(f"  {'exports (GEXF, GraphML, CSV, DL)':32s} {t * 1000:8.1f} ms")
-        t, _ = timed(draw_sociogram, net, Path(d) / "s")
+        t, _ = timed(draw_sociogram, net, d / "s")
         print(f"  {'sociogram PNG + SVG':32s} {t * 1000:8.1f} ms")
 
     print("== 2. system network, 2,000 nodes ==")
@@ -144,7 +134,7 @@ def main():
     if not args.skip_r:
         t_r = r_betweenness_time(edges, len(nodes))
         if t_r is None:
-            print("  R/sna not available: no sna ratio")
+            print("  R/sna not available (or failed): no sna ratio")
         else:
             print(f"  sna::betweenness (R)            {t_r:8.3f} s   "
                   f"node_metrics is {t_r / t2['node_metrics (group)']:5.1f}x faster")
@@ -189,7 +179,7 @@ def main():
     if args.r_large and not args.skip_r:
         t_r = r_betweenness_time(edges, n)
         if t_r is None:
-            print("  R/sna not available: no sna ratio")
+            print("  R/sna not available (or failed): no sna ratio")
         else:
             print(f"  sna::betweenness (R)            {t_r:8.3f} s   "
                   f"node_metrics is {t_r / t_nm:5.1f}x faster")

@@ -7,18 +7,15 @@ difference between the two matrices.
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import have_r, measure, r_json, run_r, scratch  # noqa: E402
 
 from acap.factor.polychoric import polychoric  # noqa: E402
 
@@ -54,28 +51,21 @@ cat(jsonlite::toJSON(list(seconds = el), auto_unbox = TRUE))
 def main() -> None:
     data = make_data()
     polychoric(data.iloc[:50, :5])  # warm-up (imports, first BLAS call)
-    times = []
-    for _ in range(REPEATS):
-        t0 = time.perf_counter()
-        res = polychoric(data)
-        times.append(time.perf_counter() - t0)
-    best = min(times)
+    runs = measure(lambda: polychoric(data), REPEATS)
+    res, best = runs.result, runs.best
     print(f"acap polychoric {N_ITEMS} items x {N_ROWS} rows: best of {REPEATS} = {best:.3f} s")
 
-    if shutil.which("Rscript") is None:
+    if not have_r():
         print("Rscript not found: no comparison with psych")
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        src, out, script = Path(tmp, "x.csv"), Path(tmp, "rho.csv"), Path(tmp, "b.R")
+    with scratch() as tmp:
+        src, out = tmp / "x.csv", tmp / "rho.csv"
         data.to_csv(src, index=False)
-        script.write_text(R_SCRIPT)
-        try:
-            proc = subprocess.run(["Rscript", str(script), str(src), str(out)], capture_output=True,
-                                  text=True, timeout=1800, check=True)
-        except (subprocess.SubprocessError, OSError) as exc:
-            print(f"psych run failed: {exc}")
+        r = r_json(run_r(R_SCRIPT, src, out, timeout=1800))
+        if r is None:
+            print("psych: no comparison")
             return
-        r_sec = json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
+        r_sec = r["seconds"]
         r_rho = pd.read_csv(out, index_col=0).to_numpy()
     diff = np.abs(res.rho.to_numpy() - r_rho).max()
     print(f"psych::polychoric (mc.cores = 1): {r_sec:.3f} s")

@@ -6,13 +6,16 @@ and their ratio (sna / acap: above 1 means acap is faster).
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 
-from acap.network.link import mrqap, qap
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import best_of, r_numbers, run_r  # noqa: E402
+
+from acap.network.link import mrqap, qap  # noqa: E402
 
 SIZES = [(30, 1000), (100, 300)]   # (nodes, permutations)
 N_X = 3
@@ -28,12 +31,9 @@ def data(n: int, seed: int = 0):
 
 def acap_times(n: int, reps: int) -> tuple[float, float]:
     y, xs = data(n)
-    t = time.perf_counter()
-    qap(xs[0], y, n_perm=reps, seed=1)
-    t_qap = time.perf_counter() - t
-    t = time.perf_counter()
-    mrqap(y, xs, n_perm=reps, seed=1, method="dekker")
-    return t_qap, time.perf_counter() - t
+    t_qap, _ = best_of(lambda: qap(xs[0], y, n_perm=reps, seed=1), 1)
+    t_mrqap, _ = best_of(lambda: mrqap(y, xs, n_perm=reps, seed=1, method="dekker"), 1)
+    return t_qap, t_mrqap
 
 
 R_CODE = """
@@ -48,15 +48,8 @@ cat(t1, t2, "\\n")
 
 
 def r_times(n: int, reps: int) -> tuple[float, float] | None:
-    if shutil.which("Rscript") is None:
-        return None
-    try:
-        out = subprocess.run(["Rscript", "-e", R_CODE.format(n=n, reps=reps, k=N_X)],
-                             capture_output=True, text=True, timeout=900)
-        a, b = map(float, out.stdout.split()[:2])
-        return a, b
-    except (subprocess.SubprocessError, ValueError):
-        return None
+    nums = r_numbers(run_r(R_CODE.format(n=n, reps=reps, k=N_X), timeout=900), count=2)
+    return None if nums is None else (nums[0], nums[1])
 
 
 def main() -> None:

@@ -11,18 +11,15 @@ Run: python bench/bench_reliability.py
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import have_r, load_line, measure, r_numbers, run_r, scratch  # noqa: E402
 
 from acap.reliability import alpha  # noqa: E402
 
@@ -47,39 +44,26 @@ def simulate(missing: float, seed: int = 20261121) -> pd.DataFrame:
 
 def time_acap(df: pd.DataFrame, repeats: int = 3):
     alpha(df.iloc[:200], n_boot=10, seed=0)  # warm-up (imports, threadpoolctl discovery)
-    best, res = np.inf, None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        res = alpha(df, n_boot=N_BOOT, seed=1)
-        best = min(best, time.perf_counter() - t)
-    return best, res
+    runs = measure(lambda: alpha(df, n_boot=N_BOOT, seed=1), repeats)
+    return runs.best, runs.result
 
 
 def time_r(df: pd.DataFrame):
-    if shutil.which("Rscript") is None:
+    if not have_r():
         return None
-    with tempfile.TemporaryDirectory() as tmp:
-        csv, script = Path(tmp) / "x.csv", Path(tmp) / "bench.R"
+    with scratch() as tmp:
+        csv = tmp / "x.csv"
         df.to_csv(csv, index=False, na_rep="NA")
-        script.write_text(R_SCRIPT)
-        proc = subprocess.run(
-            ["Rscript", str(script), str(csv), str(N_BOOT)], capture_output=True, text=True, check=False
-        )
-    if proc.returncode != 0:
-        print(f"  R failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
+        nums = r_numbers(run_r(R_SCRIPT, csv, N_BOOT), count=4)
+    if nums is None:
         return None
-    elapsed, raw_alpha, lo, hi = (float(v) for v in proc.stdout.split())
+    elapsed, raw_alpha, lo, hi = nums
     return elapsed, raw_alpha, lo, hi
-
-
-def load() -> str:
-    # timings on a shared machine swing with its load; print it with the figures
-    return "/".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
 
 
 def main() -> None:
     print(f"alpha + item statistics + {N_BOOT}-resample bootstrap CI, N = {N:,}, k = {K}")
-    print(f"load average (1/5/15 min) at start: {load()}")
+    print(f"load average (1/5/15 min) at start: {load_line()}")
     for label, missing in (("complete data", 0.0), ("5% missing", 0.05)):
         df = simulate(missing)
         t_acap, res = time_acap(df)
@@ -93,7 +77,7 @@ def main() -> None:
         print(f"  psych : {elapsed:8.3f} s   alpha = {raw_alpha:.6f}   boot 95% CI = ({lo:.4f}, {hi:.4f})")
         print(f"  |alpha difference| = {abs(raw_alpha - res.alpha):.2e}")
         print(f"  ratio psych / acap = {elapsed / t_acap:.1f}x  (target >= 20x)")
-    print(f"load average (1/5/15 min) at end: {load()}")
+    print(f"load average (1/5/15 min) at end: {load_line()}")
 
 
 if __name__ == "__main__":

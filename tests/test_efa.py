@@ -203,7 +203,7 @@ def test_bad_arguments(sim, kwargs, match):
 
 def test_bad_data():
     df = pd.DataFrame({"a": [1, 2, 3, 4], "b": ["x", "y", "z", "w"], "c": [1, 3, 2, 4]})
-    with pytest.raises(AcapInputError, match="'b' is not numeric"):
+    with pytest.raises(AcapInputError, match="column 'b': non-numeric value 'x'"):
         af.efa(df, 1)
     df = pd.DataFrame({"a": [1, 2, np.nan, np.nan], "b": [np.nan, np.nan, 1, 2],
                        "c": [1, 3, 2, 4], "d": [2, 1, 4, 3]})

@@ -135,7 +135,7 @@ def test_alpha_accepts_array_and_keeps_index():
 @pytest.mark.parametrize(
     ("frame", "kwargs", "fragment"),
     [
-        (pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]}), {}, "item b"),
+        (pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]}), {}, "column 'b'"),
         (pd.DataFrame({"a": [1, 2, 3]}), {}, "at least 2 items"),
         (pd.DataFrame({"a": [1, 2, 3], "b": [2, 2, 2]}), {}, "no variance"),
         (pd.DataFrame({"a": [1, 2, 3], "b": [1, 3, 2]}), {"reverse": ["c"]}, "c not among"),
@@ -262,8 +262,12 @@ def test_split_half_by_hand():
 def test_split_half_bad_input():
     with pytest.raises(AcapInputError, match="odd_k"):
         split_half(pd.DataFrame({"a": [1, 2, 3], "b": [1, 3, 2]}), odd_k="some")
-    with pytest.raises(AcapInputError, match="item b"):
-        split_half(pd.DataFrame({"a": [1, 2, 3], "b": ["1", "2", "3"]}))
+    with pytest.raises(AcapInputError, match="column 'b': non-numeric value 'x'"):
+        split_half(pd.DataFrame({"a": [1, 2, 3], "b": ["1", "x", "3"]}))
+    # numbers stored as text are read as numbers (acap.itemdata's common rule)
+    as_text = split_half(pd.DataFrame({"a": [1, 2, 3, 4], "b": ["1", "3", "2", "4"]}))
+    as_num = split_half(pd.DataFrame({"a": [1, 2, 3, 4], "b": [1, 3, 2, 4]}))
+    assert as_text.first_last == as_num.first_last
     with pytest.raises(AcapInputError, match="at least 2 items"):
         split_half(pd.DataFrame({"a": [1, 2, 3]}))
 

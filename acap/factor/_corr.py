@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from acap.errors import AcapInputError
+from acap.itemdata import numeric_items
 
 
 @dataclass(frozen=True)
@@ -61,15 +61,26 @@ def pairwise_corr(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return r, n
 
 
+def pinv(a: np.ndarray) -> np.ndarray:
+    """Pseudo-inverse keeping singular values above sqrt(eps) times the largest (psych's Pinv).
+
+    ``numpy.linalg.pinv`` cuts at a different tolerance, which changes the SMCs of a
+    (near-)singular matrix, so psych's cut-off is used instead.
+    """
+    u, d, vt = np.linalg.svd(a)
+    keep = d > max(np.sqrt(np.finfo(float).eps) * d[0], 0.0)
+    return (vt[keep].T / d[keep]) @ u[:, keep].T
+
+
 def smc(r: np.ndarray) -> np.ndarray:
-    """Squared multiple correlations ``1 - 1/diag(R^-1)``, clipped to [0, 1] as psych does."""
-    try:
-        inv = np.linalg.inv(r)
-        if not np.all(np.isfinite(inv)):
-            raise np.linalg.LinAlgError
-    except np.linalg.LinAlgError:
-        inv = np.linalg.pinv(r)
-    s = 1.0 - 1.0 / np.diag(inv)
+    """Squared multiple correlations ``1 - 1/diag(R^-1)``, clipped to [0, 1], as ``psych::smc``.
+
+    psych (2.2.9) inverts with its ``Pinv`` whether or not ``R`` is singular; for a
+    well-conditioned matrix that equals the ordinary inverse to rounding, and for a
+    (near-)singular one it is what psych reports. Every SMC in acap (alpha's lambda-6,
+    omega's lambda-6, the starting communalities of the factor fits) comes from here.
+    """
+    s = 1.0 - 1.0 / np.diag(pinv(r))
     return np.clip(s, 0.0, 1.0)
 
 
@@ -101,30 +112,16 @@ def looks_like_corr(a: np.ndarray) -> bool:
 def as_corr(data, *, n_obs=None, is_corr=None, what: str = "data", min_items: int = 3) -> CorrInput:
     """Turn raw item scores or a correlation matrix into a :class:`CorrInput`.
 
-    Raises :class:`AcapInputError` for non-numeric columns, too few items or rows, constant
-    items, and item pairs never observed together.
+    Any table must pass :func:`acap.itemdata.numeric_items`; raw scores (anything that is not
+    a correlation matrix) must also have at least 3 rows, no constant item, at least 2
+    answers per item, and every pair of items observed together.
     """
-    if isinstance(data, pd.DataFrame):
-        names = [str(c) for c in data.columns]
-        # dtypes, not data[c]: building a Series per column costs more than the correlations.
-        bad = [c for c, t in zip(data.columns, data.dtypes)
-               if not pd.api.types.is_numeric_dtype(t)]
-        if bad:
-            raise AcapInputError(f"column {bad[0]!r} is not numeric", what)
-        arr = data.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        try:
-            arr = np.asarray(data, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise AcapInputError(f"cannot read as a numeric matrix ({exc})", what) from None
-        if arr.ndim != 2:
-            raise AcapInputError(f"expected a 2-D table, got {arr.ndim} dimension(s)", what)
-        names = [f"V{i + 1}" for i in range(arr.shape[1])]
+    # Numbers first; constant columns and missing cells are refused only for raw scores.
+    frame = numeric_items(data, what, min_items=min_items, min_answers=0, allow_constant=True)
+    arr = frame.to_numpy()
+    names = list(frame.columns)
     if is_corr is None:
         is_corr = looks_like_corr(arr)
-    p = arr.shape[1]
-    if p < min_items:
-        raise AcapInputError(f"needs at least {min_items} items, got {p}", what)
     if is_corr:
         if not looks_like_corr(arr):
             raise AcapInputError("is_corr=True but the matrix is not a symmetric correlation "
@@ -133,15 +130,8 @@ def as_corr(data, *, n_obs=None, is_corr=None, what: str = "data", min_items: in
             raise AcapInputError(f"n_obs must be at least 2, got {n_obs}", what)
         return CorrInput(r=(arr + arr.T) / 2, names=names,
                          n_obs=None if n_obs is None else float(n_obs), np_obs=None)
-    if arr.shape[0] < 3:
-        raise AcapInputError(f"needs at least 3 rows of item scores, got {arr.shape[0]}", what)
-    if not np.isfinite(arr).all() and np.isinf(arr).any():
-        raise AcapInputError("contains infinite values", what)
+    arr = numeric_items(frame, what, min_items=min_items, min_rows=3).to_numpy()
     r, n = pairwise_corr(arr)
-    finite = np.isfinite(r).all(axis=1)
-    sd0 = [names[j] for j in np.flatnonzero(~finite) if np.nanstd(arr[:, j]) == 0]
-    if sd0:
-        raise AcapInputError(f"item {sd0[0]!r} has no variance", what)
     if np.isnan(r).any():
         j, k = np.argwhere(np.isnan(r))[0]
         raise AcapInputError(f"items {names[j]!r} and {names[k]!r} have fewer than 2 rows "

@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from acap.errors import AcapInputError
+from acap.itemdata import numeric_items
 
 __all__ = ["KMOResult", "BartlettResult", "kmo", "bartlett"]
 
@@ -71,76 +72,11 @@ class BartlettResult:
 
 
 # ----------------------------------------------------------------------------- input helpers
-def _as_frame(data, what: str) -> pd.DataFrame:
-    if isinstance(data, pd.DataFrame):
-        frame = data.copy()
-    elif isinstance(data, np.ndarray) or isinstance(data, (list, tuple)):
-        arr = np.asarray(data)
-        if arr.ndim != 2:
-            raise AcapInputError(f"expected a 2-D table, got an array with {arr.ndim} dimension(s)", what)
-        frame = pd.DataFrame(arr, columns=[f"item{j + 1}" for j in range(arr.shape[1])])
-    else:
-        raise AcapInputError(
-            f"expected a DataFrame or 2-D array, got {type(data).__name__}", what)
-    frame.columns = [str(c) for c in frame.columns]
-    if frame.columns.duplicated().any():
-        dup = frame.columns[frame.columns.duplicated()][0]
-        raise AcapInputError(f"column {dup!r} appears more than once", what)
-    return frame
-
-
-def numeric_items(data, what: str, *, min_items: int = 2) -> pd.DataFrame:
-    """Validate raw item scores: numeric columns, at least two values each.
-
-    Returns a float DataFrame (missing values as NaN). Raises :class:`AcapInputError`
-    naming the first offending column.
-    """
-    frame = _as_frame(data, what)
-    if frame.shape[1] < min_items:
-        raise AcapInputError(f"need at least {min_items} items, got {frame.shape[1]}", what)
-    if frame.shape[0] < 2:
-        raise AcapInputError(f"need at least 2 rows of scores, got {frame.shape[0]}", what)
-    out = {}
-    for col in frame.columns:
-        s = frame[col]
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            s = s.astype(object)
-        try:
-            vals = pd.to_numeric(s, errors="raise").astype("float64")
-        except (ValueError, TypeError):
-            bad = next((v for v in s if not _is_number(v)), None)
-            raise AcapInputError(f"non-numeric value {bad!r}", f"{what}, column {col!r}") from None
-        v = vals.to_numpy()
-        if np.isinf(v).any():
-            raise AcapInputError("infinite value", f"{what}, column {col!r}")
-        finite = v[~np.isnan(v)]
-        if finite.size < 2:
-            raise AcapInputError(f"only {finite.size} non-missing value(s)", f"{what}, column {col!r}")
-        if np.all(finite == finite[0]):
-            raise AcapInputError(f"constant column (every answer is {finite[0]:g}); "
-                                 "drop it before this analysis", f"{what}, column {col!r}")
-        out[col] = vals.to_numpy()
-    return pd.DataFrame(out, index=frame.index)
-
-
-def _is_number(v) -> bool:
-    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
-        return True
-    try:
-        float(v)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
 def _looks_like_correlation(frame: pd.DataFrame) -> bool:
     # Same test as psych::isCorrelation: square, symmetric, unit diagonal, entries in [-1, 1].
     if frame.shape[0] != frame.shape[1] or frame.shape[0] < 2:
         return False
-    try:
-        m = frame.to_numpy(dtype=float)
-    except (TypeError, ValueError):
-        return False
+    m = frame.to_numpy()
     if np.isnan(m).any():
         return False
     return bool(np.allclose(m, m.T, rtol=0, atol=1e-12)
@@ -159,23 +95,26 @@ def pairwise_correlation(items: pd.DataFrame, what: str) -> pd.DataFrame:
     return r
 
 
-def _correlation_input(data, what: str, is_correlation: bool | None) -> tuple[pd.DataFrame, bool]:
-    frame = _as_frame(data, what)
+def _correlation_input(data, what: str, is_correlation: bool | None) -> tuple[pd.DataFrame, bool, int]:
+    """The correlation matrix to analyse, whether it was given as such, and the rows of data."""
+    # Numbers first (any table must pass this); constant columns and missing cells are only
+    # refused once we know these are raw scores rather than a correlation matrix.
+    frame = numeric_items(data, what, min_answers=0, allow_constant=True)
     if is_correlation is None:
         is_correlation = _looks_like_correlation(frame)
     if is_correlation:
         if frame.shape[0] != frame.shape[1]:
             raise AcapInputError(f"a correlation matrix must be square, got {frame.shape[0]} x "
                                  f"{frame.shape[1]}", what)
-        m = frame.to_numpy(dtype=float)
+        m = frame.to_numpy()
         if np.isnan(m).any():
             raise AcapInputError("the correlation matrix has missing entries", what)
         if not np.allclose(m, m.T, rtol=0, atol=1e-8):
             raise AcapInputError("the correlation matrix is not symmetric", what)
         names = list(frame.columns)
-        return pd.DataFrame(m, index=names, columns=names), True
+        return pd.DataFrame(m, index=names, columns=names), True, frame.shape[0]
     items = numeric_items(frame, what)
-    return pairwise_correlation(items, what), False
+    return pairwise_correlation(items, what), False, frame.shape[0]
 
 
 # ----------------------------------------------------------------------------- KMO
@@ -224,7 +163,7 @@ def kmo(data, *, is_correlation: bool | None = None) -> KMOResult:
     True
     """
     what = "kmo"
-    r, _ = _correlation_input(data, what, is_correlation)
+    r, _, _ = _correlation_input(data, what, is_correlation)
     m = r.to_numpy()
     p = m.shape[0]
     if p < 2:
@@ -281,7 +220,7 @@ def bartlett(data, n_obs: int | None = None, *, is_correlation: bool | None = No
     (3, True)
     """
     what = "bartlett"
-    r, from_corr = _correlation_input(data, what, is_correlation)
+    r, from_corr, n_rows = _correlation_input(data, what, is_correlation)
     if from_corr:
         if n_obs is None:
             raise AcapInputError("n_obs (the sample size) is required when a correlation matrix "
@@ -293,7 +232,7 @@ def bartlett(data, n_obs: int | None = None, *, is_correlation: bool | None = No
         if n_obs is not None:
             raise AcapInputError("n_obs is only for a correlation matrix; with raw scores the "
                                  "number of rows is used", what)
-        n = int(_as_frame(data, what).shape[0])
+        n = int(n_rows)
     m = r.to_numpy().copy()
     np.fill_diagonal(m, 1.0)
     p = m.shape[0]

@@ -28,6 +28,7 @@ from threadpoolctl import threadpool_limits
 
 from acap.errors import AcapInputError
 from acap.factor._sem import LOG2PI, Engine, GroupStats, Pattern, build_table, em_h1
+from acap.itemdata import numeric_items
 
 __all__ = ["cfa", "CFA", "CFAResult", "FitMeasures", "invariance", "modification_indices"]
 
@@ -198,30 +199,17 @@ def _prepare(data, model, group, covariances, missing="listwise"):
         if (a, b) in pairs or (b, a) in pairs:
             raise AcapInputError("residual covariance listed twice", f"covariances, {pair!r}")
         pairs.append((a, b))
-    cols = list(items)
     if group is not None:
         if group not in data.columns:
             raise AcapInputError(f"group column {group!r} is not a column of the data",
                                  f"group {group!r}")
         if group in items:
             raise AcapInputError("the group column cannot also be an item", f"group {group!r}")
-        cols.append(group)
-    sub = data[cols]
-    values = {}
-    for i in items:
-        col = sub[i]
-        if col.dtype == bool or not (pd.api.types.is_numeric_dtype(col) or col.isna().all()):
-            converted = pd.to_numeric(col, errors="coerce")
-            bad = col.notna() & converted.isna()
-            if bad.any():
-                row = bad.to_numpy().nonzero()[0][0]
-                raise AcapInputError(f"non-numeric value {col.iloc[row]!r}",
-                                     f"column {i!r}, row {sub.index[row]!r}")
-            col = converted
-        values[i] = col.astype(float)
-    frame = pd.DataFrame(values, index=sub.index)
+    # The group column stays as it is; the item columns get the common item-table rules. Row
+    # counts are checked per group below (they need items + 1 usable rows, not just 2).
+    frame = numeric_items(data[items], "data", min_items=1, min_rows=0)
     if group is not None:
-        frame[group] = sub[group]
+        frame[group] = data[group]
     if missing == "fiml":
         # lavaan's missing = "ml" keeps every row with at least one observed item
         frame = frame[frame[items].notna().any(axis=1)]

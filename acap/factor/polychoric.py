@@ -33,7 +33,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from acap.errors import AcapInputError
-from acap.factor.adequacy import numeric_items
+from acap.itemdata import numeric_items
 
 __all__ = ["PolychoricResult", "polychoric", "cor_smooth", "ordinal_efa", "bvn_cdf"]
 
