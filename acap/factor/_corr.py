@@ -85,15 +85,24 @@ def smc(r: np.ndarray) -> np.ndarray:
 
 
 def cor_smooth(r: np.ndarray, eig_tol: float = 1e-12) -> np.ndarray:
-    """Make a non-positive-definite correlation matrix positive definite (psych::cor.smooth)."""
+    """Make a non-positive-definite correlation matrix positive definite (psych::cor.smooth).
+
+    If the smallest eigenvalue is below machine epsilon, eigenvalues below ``eig_tol`` are
+    set to ``100 * eig_tol``, all are rescaled to sum to the number of items, and the rebuilt
+    matrix is rescaled to a unit diagonal. A positive-definite ``r`` is returned as it is
+    (the same object), so ``cor_smooth(r) is r`` says no smoothing was needed.
+    """
     vals, vecs = np.linalg.eigh(r)
     if vals.min() >= np.finfo(float).eps:
         return r
     vals = np.where(vals < eig_tol, 100 * eig_tol, vals)
     vals = vals * r.shape[0] / vals.sum()
     s = (vecs * vals) @ vecs.T
-    d = np.sqrt(np.diag(s))
-    return s / np.outer(d, d)
+    d = 1.0 / np.sqrt(np.diag(s))
+    s = s * np.outer(d, d)
+    s = (s + s.T) / 2.0
+    np.fill_diagonal(s, 1.0)
+    return s
 
 
 def looks_like_corr(a: np.ndarray) -> bool:

@@ -33,6 +33,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from acap.errors import AcapInputError
+from acap.factor._corr import cor_smooth as _smooth
 from acap.itemdata import numeric_items
 
 __all__ = ["PolychoricResult", "polychoric", "cor_smooth", "ordinal_efa", "bvn_cdf"]
@@ -157,16 +158,9 @@ def cor_smooth(r, eig_tol: float = 1e-12) -> tuple[pd.DataFrame | np.ndarray, bo
     (True, True)
     """
     m = np.asarray(r, dtype=float)
-    vals, vecs = np.linalg.eigh(m)
-    if vals.min() >= np.finfo(float).eps:
+    s = _smooth(m, eig_tol)
+    if s is m:
         return r, False
-    vals = np.where(vals < eig_tol, 100 * eig_tol, vals)
-    vals = vals * m.shape[0] / vals.sum()
-    s = (vecs * vals) @ vecs.T
-    d = 1.0 / np.sqrt(np.diag(s))
-    s = s * np.outer(d, d)
-    s = (s + s.T) / 2.0
-    np.fill_diagonal(s, 1.0)
     if isinstance(r, pd.DataFrame):
         return pd.DataFrame(s, index=r.index, columns=r.columns), True
     return s, True
