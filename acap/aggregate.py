@@ -649,23 +649,28 @@ class OrganisationResults:
         count = np.nan_to_num(wide(np.where(shown, n, 0.0)))
         mean = wide(np.where(shown, t["mean"].to_numpy(dtype=float, na_value=np.nan), np.nan))
         sd = wide(np.where(shown, t["sd"].to_numpy(dtype=float, na_value=np.nan), np.nan))
-        res = _icc_from_group_stats(count, mean, sd**2)
         hidden = wide((~shown).astype(float))
-        return pd.DataFrame(
-            {
-                "icc1": res["icc1"],
-                "icc2": res["icc2"],
-                "n_groups": res["n_groups"].astype(int),
-                "mean_group_size": res["k"],
-                "n": res["n"].astype(int),
-                "msb": res["msb"],
-                "msw": res["msw"],
-                "F": res["F"],
-                "p": res["p"],
-                "n_groups_suppressed": np.nan_to_num(hidden).sum(axis=0).astype(int),
-            },
-            index=scales.copy(),
-        )
+        table = _reliability_table(_icc_from_group_stats(count, mean, sd**2), scales.copy())
+        table["n_groups_suppressed"] = np.nan_to_num(hidden).sum(axis=0).astype(int)
+        return table
+
+
+def _reliability_table(res: dict, index: pd.Index) -> pd.DataFrame:
+    """The per-scale ICC table from :func:`_icc_from_group_stats`'s arrays."""
+    return pd.DataFrame(
+        {
+            "icc1": res["icc1"],
+            "icc2": res["icc2"],
+            "n_groups": res["n_groups"].astype(int),
+            "mean_group_size": res["k"],
+            "n": res["n"].astype(int),
+            "msb": res["msb"],
+            "msw": res["msw"],
+            "F": res["F"],
+            "p": res["p"],
+        },
+        index=index,
+    )
 
 
 def _check_range(arr: np.ndarray, scores: pd.DataFrame, cols: list[str], n_points: int, what: str) -> None:
@@ -951,21 +956,7 @@ def organisation_results(
     )
 
     # reliability across organisations, one vectorised ANOVA per scale
-    res = _icc_from_group_stats(count, mean, var)
-    reliability = pd.DataFrame(
-        {
-            "icc1": res["icc1"],
-            "icc2": res["icc2"],
-            "n_groups": res["n_groups"].astype(int),
-            "mean_group_size": res["k"],
-            "n": res["n"].astype(int),
-            "msb": res["msb"],
-            "msw": res["msw"],
-            "F": res["F"],
-            "p": res["p"],
-        },
-        index=pd.Index(scales, name="scale"),
-    )
+    reliability = _reliability_table(_icc_from_group_stats(count, mean, var), pd.Index(scales, name="scale"))
 
     by_role = _role_breakdown(xs, key_sorted, rnames, orgs, scales, min_n, table["suppressed"].to_numpy(), centre)
     return OrganisationResults(
