@@ -34,7 +34,8 @@ def _one_line_errors(fn):
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except OSError as exc:
-            typer.echo(f"error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
+            where = f"{exc.filename}: " if exc.filename else ""
+            typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except Exception as exc:  # a bug, not bad input: still one line unless debugging
             if os.environ.get("ACAP_DEBUG"):
@@ -194,7 +195,7 @@ def demo(
         links = res.extras["network"]["links"]
         cols = ["n_nodes", "density", "board_density", "reciprocity", "betweenness_centralization", "response_rate"]
         typer.echo("\nAdvice networks (simulated): density, board density, reciprocity, centralization, response:")
-        org_network = res.extras["network"]["org_network"]
+        org_network = res.extras["network"]["org_network"]  # organisations below the minimum n left out
         typer.echo(_fmt(org_network[[c for c in cols if c in org_network.columns]]))
         ind = links.individual.reset_index()
         top = ind[ind["scale"].isin(["potential", "realised"])].set_index(["scale", "measure"])

@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from acap.items import Bank, load_bank
-from acap.outputs import csv_writer, slug, write_all
+from acap.outputs import csv_writer, remove_writer, slug, write_all
 from acap.pipeline import Scored, headline, score_and_aggregate
 from acap.report_html import validation_files
 from acap.simulate import Simulation, simulate
@@ -87,44 +86,37 @@ def network_stage(scored: Scored, seed: int, score: str = "potential", n_perm: i
     """
     from acap.network import export_all, link_networks, simulate_networks, split_organisations
 
+    # Organisations suppressed below the minimum n take no part: nothing about them can leave.
+    hidden = set(hidden_organisations(scored))
     people = scored.scores.background.reset_index()[["respondent_id", "organisation", "role"]]
     people[score] = scored.scores.composites[score].to_numpy()
-    nets = simulate_networks(people.dropna(subset=[score]), seed=seed, score=score, score_effect=0.5)
+    people = people[~people["organisation"].isin(hidden)].dropna(subset=[score])
+    nets = simulate_networks(people, seed=seed, score=score, score_effect=0.5)
     individual = scored.scores.scales.join(scored.scores.composites[["potential", "realised"]])
     org_means = scored.organisations.table["mean"].unstack("scale")[list(individual.columns)]
     links = link_networks(nets.edges, nets.nodes, individual, org_means.dropna(how="all"),
                           dyadic_score=score, n_perm=n_perm, seed=seed)
-    # What leaves the library: pseudonymous labels (P01 ...) instead of respondent IDs, no
-    # scores beside them, and nothing for organisations suppressed below the minimum n.
-    hidden = set(hidden_organisations(scored))
+    # What leaves the library: pseudonymous labels (P01 ...) instead of respondent IDs, and
+    # no individual scores beside them.
     label = nets.nodes.set_index("id")["label"]
-    shown = ~nets.nodes["organisation"].isin(hidden)
-    ties = nets.edges[~nets.edges["organisation"].isin(hidden)]
-    ties = ties.assign(source=ties["source"].map(label), target=ties["target"].map(label))
-    people = nets.nodes.loc[shown, ["organisation", "label", "role", "board", "responded"]]
-    contacts = nets.contacts[~nets.contacts["organisation"].isin(hidden)]
-    contacts = contacts.assign(respondent=contacts["respondent"].map(label)).rename(columns={"respondent": "person"})
-    metrics = links.metrics[~links.metrics["organisation"].isin(hidden)]
-    metrics = metrics.set_index(metrics.index.map(label).rename("label"))
-    org_network = links.org_network.copy()
-    org_network.loc[org_network.index.isin(hidden)] = np.nan
-    org_network["suppressed"] = org_network.index.isin(hidden)
-    dyadic = links.dyadic[~links.dyadic.index.get_level_values("organisation").isin(hidden)]
+    ties = nets.edges.assign(source=nets.edges["source"].map(label), target=nets.edges["target"].map(label))
+    roster = nets.nodes[["organisation", "id", "label", "role", "board", "responded"]]
+    contacts = nets.contacts.assign(respondent=nets.contacts["respondent"].map(label)).rename(
+        columns={"respondent": "person"})
+    metrics = links.metrics.set_index(links.metrics.index.map(label).rename("label"))
     files = {
         "network/ties.csv": csv_writer(ties, index=False),
-        "network/people.csv": csv_writer(people, index=False),
+        "network/people.csv": csv_writer(roster.drop(columns="id"), index=False),
         "network/outside_contacts.csv": csv_writer(contacts, index=False),
         "network/node_metrics.csv": csv_writer(metrics),
-        "network/organisations.csv": csv_writer(org_network),
+        "network/organisations.csv": csv_writer(links.org_network),
         "network/link_individual.csv": csv_writer(links.individual),
         "network/link_organisation.csv": csv_writer(links.organisation),
-        "network/link_dyadic.csv": csv_writer(dyadic),
+        "network/link_dyadic.csv": csv_writer(links.dyadic),
+        # one folder, replaced whole, so no organisation's old exports outlive a new run
+        "network/gephi": _gephi_writer(export_all, split_organisations(nets.edges, roster, nets.contacts)),
     }
-    taken: set[str] = set()
-    for org, net in split_organisations(nets.edges, nets.nodes, nets.contacts).items():
-        if org not in hidden:
-            files[f"network/gephi/{slug(org, taken)}"] = _directory_writer(export_all, net)
-    return files, {"links": links, "networks": nets, "org_network": org_network}
+    return files, {"links": links, "networks": nets, "org_network": links.org_network}
 
 
 def hidden_organisations(scored: Scored) -> list[str]:
@@ -133,12 +125,15 @@ def hidden_organisations(scored: Scored) -> list[str]:
     return list(flags.index[flags.to_numpy()])
 
 
-def _directory_writer(export, network):
-    """A writer that fills a folder with one organisation's network exports."""
+def _gephi_writer(export, networks: dict):
+    """A writer that fills a folder with one sub-folder of exports per organisation."""
 
     def write(path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        export(network, path)
+        taken: set[str] = set()
+        for org, net in networks.items():
+            folder = path / slug(org, taken)
+            folder.mkdir(parents=True)
+            export(net, folder)
 
     return write
 
@@ -157,6 +152,6 @@ def scoring_files(scored: Scored, respondents: bool = False) -> dict:
         "organisations/headline.csv": csv_writer(headline(scored)),
         "aggregation/icc.csv": csv_writer(org.public_reliability()),
     }
-    if respondents:
-        files["scores/respondents.csv"] = csv_writer(scored.scores.table())
+    # Listed either way, so a run without them also clears those of an earlier run.
+    files["scores/respondents.csv"] = csv_writer(scored.scores.table()) if respondents else remove_writer()
     return files

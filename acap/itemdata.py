@@ -180,6 +180,9 @@ def _text_to_float(col: pd.Series, where: str, name: str, allow_text_numbers: bo
     kind = pd.api.types.infer_dtype(col, skipna=True)
     if kind == "boolean":
         raise _bool_error(where, name)
+    if kind in ("datetime64", "datetime", "date", "timedelta64", "timedelta", "time", "period"):
+        raise AcapInputError(f"{kind} column: an item score must be a number, not a date or time",
+                             f"{where}, column {name!r}")
     if kind not in _NUMBER_KINDS:
         if not allow_text_numbers and present.any():
             row = int(np.flatnonzero(present)[0])

@@ -60,26 +60,38 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+def remove_writer() -> Writer:
+    """A writer that writes nothing: the result of that name is removed from the destination.
+
+    For results a run does not produce this time but an earlier run may have left (e.g.
+    respondent-level scores written only on request), so that a folder never mixes runs.
+    """
+    return lambda path: None
+
+
 def write_all(out_dir: str | os.PathLike, files: Mapping[str, Writer]) -> list[Path]:
     """Write every file, or none.
 
     Parameters
     ----------
     out_dir : path-like
-        Destination folder (created if needed). Results of the same names are replaced;
-        other files in it are left alone.
+        Destination folder (created if needed). Results of the same names are replaced
+        whole (a folder result replaces the old folder); other files in it are left alone.
     files : mapping of relative path -> writer
         Each writer is called with the staging path to write (a file, or a folder it fills).
+        A writer that writes nothing (:func:`remove_writer`) removes that result.
 
     Returns
     -------
     list of Path
-        The final paths, in the order given.
+        The final paths of the results written, in the order given.
 
     Raises
     ------
     OSError
         Naming the destination path that could not be written or replaced; nothing changed.
+        If even restoring the old versions failed, the message names the folder beside the
+        destination where they were kept.
     """
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -87,6 +99,7 @@ def write_all(out_dir: str | os.PathLike, files: Mapping[str, Writer]) -> list[P
     stage = out.parent / f".{out.name}.staging-{tag}"
     backup = out.parent / f".{out.name}.previous-{tag}"
     stage.mkdir()
+    keep_backup = False
     try:
         for rel, write in files.items():
             target = stage / rel
@@ -95,30 +108,45 @@ def write_all(out_dir: str | os.PathLike, files: Mapping[str, Writer]) -> list[P
                 write(target)
             except OSError as exc:
                 raise OSError(exc.errno, exc.strerror or str(exc), str(out / rel)) from None
+        # Folders made only for results that were removed hold nothing: drop them.
+        for folder in sorted((d for d in stage.rglob("*") if d.is_dir()), key=lambda d: len(d.parts), reverse=True):
+            if not any(folder.iterdir()):
+                folder.rmdir()
+        written = [out / rel for rel in files if (stage / rel).exists()]
         if not out.exists():
             os.replace(stage, out)  # one rename: the whole folder appears at once
-            return [out / rel for rel in files]
+            return written
         moved: list[tuple[Path, Path | None]] = []
+        failed = out
         try:
             for rel in files:
-                dest, old = out / rel, backup / rel
+                failed = dest = out / rel
+                old = backup / rel
                 if dest.exists() or dest.is_symlink():
                     old.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(dest, old)
                 else:
                     old = None
                 moved.append((dest, old))
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(stage / rel, dest)
-        except OSError as exc:
-            for dest, old in reversed(moved):  # whatever is at dest now is new: put the old back
-                if dest.exists() or dest.is_symlink():
-                    _remove(dest)
-                if old is not None:
-                    os.replace(old, dest)
-            raise OSError(exc.errno, exc.strerror or str(exc), str(dest)) from None
-        return [out / rel for rel in files]
+                if (stage / rel).exists():
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(stage / rel, dest)
+        except BaseException as exc:  # also Ctrl-C: never leave a mix of old and new
+            try:
+                for dest, old in reversed(moved):  # whatever is at dest now is new: put the old back
+                    if dest.exists() or dest.is_symlink():
+                        _remove(dest)
+                    if old is not None:
+                        os.replace(old, dest)
+            except OSError as undo:
+                keep_backup = True
+                raise OSError(undo.errno, f"{undo.strerror or undo}; the previous results are kept in {backup}",
+                              str(failed)) from None
+            if isinstance(exc, OSError):
+                raise OSError(exc.errno, exc.strerror or str(exc), str(failed)) from None
+            raise
+        return written
     finally:
-        for tmp in (stage, backup):
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(stage, ignore_errors=True)
+        if not keep_backup:
+            shutil.rmtree(backup, ignore_errors=True)

@@ -125,10 +125,14 @@ def read_table(path: str | os.PathLike) -> Table:
             frame, meta = pyreadstat.read_sav(str(p), apply_value_formats=False)
             # Organisation and role are often coded numbers with value labels: use the labels.
             # Item answers keep their codes (their labels are the response format's words).
-            for col, labels in meta.variable_value_labels.items():
-                if col in LABELLED_COLUMNS and col in frame.columns:
-                    named = frame[col].map(labels)
-                    frame[col] = named.where(named.notna(), frame[col]).astype(object)
+            for col in LABELLED_COLUMNS:
+                if col in frame.columns and pd.api.types.is_numeric_dtype(frame[col]):
+                    codes = frame[col]
+                    named = codes.map(meta.variable_value_labels.get(col, {}))
+                    # an unlabelled code is its number as typed ("3", not "3.0")
+                    as_text = codes.map(lambda v: None if pd.isna(v) else (
+                        str(int(v)) if float(v).is_integer() else str(v)))
+                    frame[col] = named.where(named.notna(), as_text).astype(object)
     except UnicodeDecodeError:
         raise AcapInputError("the file is not UTF-8 text; save it as CSV UTF-8", where=str(p)) from None
     except Exception as exc:  # parsers raise many types; the user needs one line

@@ -42,6 +42,14 @@ def test_demo_runs_end_to_end(tmp_path):
         assert not any(org in text for org in hidden), rel
     links = pd.read_csv(out / "network/link_individual.csv")
     assert {"pearson_r", "slope", "p_slope"} <= set(links.columns)
+    for folder in ["network/gephi", "validation"]:  # every exported file, not just the CSVs
+        for f in (out / folder).rglob("*"):
+            if f.is_file() and f.suffix in (".gexf", ".graphml", ".csv", ".dl", ".svg", ".json", ".html"):
+                text = f.read_text(encoding="utf-8-sig", errors="replace")
+                assert not any(org in text for org in hidden), f
+                assert not any(rid in text for rid in responses["respondent_id"]), f
+    nodes_csv = next((out / "network/gephi").glob("*/*_nodes.csv"))
+    assert "potential" not in nodes_csv.read_text(encoding="utf-8-sig")  # no individual scores in exports
     gexf = sorted((out / "network/gephi").glob("*/*.gexf"))
     assert len(gexf) == 12 - len(hidden)
     root = ET.parse(gexf[0]).getroot()
@@ -68,6 +76,9 @@ def test_score_command(tmp_path):
     assert res.exit_code == 0, res.output
     scores = pd.read_csv(tmp_path / "out2/scores/respondents.csv")
     assert len(scores) == len(sim.responses)
+    # a later run without --respondents into the same folder clears them
+    res = runner.invoke(app, ["score", str(src), "--out", str(tmp_path / "out2")])
+    assert res.exit_code == 0 and not (tmp_path / "out2/scores/respondents.csv").exists()
 
 
 @pytest.mark.parametrize("rows, message", [

@@ -180,3 +180,15 @@ def test_alpha_and_omega_lambda6_match_psych_on_near_singular_data(near_singular
             warnings.simplefilter("ignore")  # a near-singular fit warns, as psych does
             got = omega(x, nf).g6
         assert got == pytest.approx(want, abs=1e-10)  # the old inverse rule gave 0.79 and 0.80
+
+
+def test_dates_are_refused():
+    import pandas as pd
+    import pytest
+
+    from acap.errors import AcapInputError
+    from acap.itemdata import numeric_items
+
+    df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "when": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"])})
+    with pytest.raises(AcapInputError, match=r"column 'when'.*date or time"):
+        numeric_items(df, "alpha")

@@ -61,3 +61,67 @@ def test_slugs_are_unique_and_never_empty():
     slugs = [slug(n, taken) for n in names]
     assert len(set(slugs)) == len(slugs) and all(slugs)
     assert all(os.sep not in s and s not in (".", "..") for s in slugs)
+
+
+def test_error_names_the_result_that_failed(tmp_path):
+    out = tmp_path / "res"
+    write_all(out, {"a.csv": text_writer("old a"), "b.csv": text_writer("old b")})
+    (out / "c").write_text("a file where a folder is needed")
+    with pytest.raises(OSError) as exc:
+        write_all(out, {"a.csv": text_writer("new a"), "b.csv": text_writer("new b"), "c/d.csv": text_writer("d")})
+    assert exc.value.filename == str(out / "c" / "d.csv")
+    assert (out / "a.csv").read_text() == "old a" and (out / "b.csv").read_text() == "old b"
+
+
+def test_interrupt_while_replacing_puts_old_versions_back(tmp_path, monkeypatch):
+    import acap.outputs as outputs
+
+    out = tmp_path / "res"
+    write_all(out, {"a.csv": text_writer("old a"), "b.csv": text_writer("old b")})
+    real = os.replace
+    calls = {"n": 0}
+
+    def flaky(src, dst):
+        calls["n"] += 1
+        if calls["n"] == 4:  # after a.csv is replaced and b.csv moved aside
+            raise KeyboardInterrupt
+        return real(src, dst)
+
+    monkeypatch.setattr(outputs.os, "replace", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        write_all(out, {"a.csv": text_writer("new a"), "b.csv": text_writer("new b")})
+    monkeypatch.setattr(outputs.os, "replace", real)
+    assert (out / "a.csv").read_text() == "old a" and (out / "b.csv").read_text() == "old b"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
+
+
+def test_failed_restore_keeps_the_backup_and_says_where(tmp_path, monkeypatch):
+    import acap.outputs as outputs
+
+    out = tmp_path / "res"
+    write_all(out, {"a.csv": text_writer("old a"), "b.csv": text_writer("old b")})
+    real = os.replace
+    calls = {"n": 0}
+
+    def broken(src, dst):
+        calls["n"] += 1
+        if calls["n"] >= 4:  # the move of b.csv fails, and so does every restore
+            raise OSError(5, "Input/output error")
+        return real(src, dst)
+
+    monkeypatch.setattr(outputs.os, "replace", broken)
+    with pytest.raises(OSError) as exc:
+        write_all(out, {"a.csv": text_writer("new a"), "b.csv": text_writer("new b")})
+    monkeypatch.setattr(outputs.os, "replace", real)
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith(".res.previous-")]
+    assert len(kept) == 1 and str(kept[0]) in str(exc.value)
+    assert (kept[0] / "a.csv").read_text() == "old a"
+
+
+def test_remove_writer_clears_an_old_result(tmp_path):
+    from acap.outputs import remove_writer
+
+    out = tmp_path / "res"
+    write_all(out, {"a.csv": text_writer("a"), "scores.csv": text_writer("individual")})
+    paths = write_all(out, {"a.csv": text_writer("a2"), "scores.csv": remove_writer()})
+    assert paths == [out / "a.csv"] and not (out / "scores.csv").exists()

@@ -189,3 +189,13 @@ def test_sav_value_labels_name_organisations_and_roles(tmp_path, bank):
     assert list(r.background["organisation"]) == ["Ashvale ICB", "Dunmere Council", "Ashvale ICB"]
     assert list(r.background["role"]) == ["analyst", "finance", "analyst"]
     assert r.items.loc["a", "AQ01"] == 5 and r.dont_know.loc["c", "AQ01"]
+
+
+def test_sav_codes_without_labels_read_as_typed(tmp_path, bank):
+    pyreadstat = pytest.importorskip("pyreadstat")
+    df = pd.DataFrame({"respondent_id": ["a", "b"], "organisation": [3.0, 4.0], "role": ["analyst", "finance"],
+                       "AQ01": [5.0, 6.0]})
+    p = tmp_path / "codes.sav"
+    pyreadstat.write_sav(df, str(p))
+    r = score(p, bank)
+    assert list(r.background["organisation"]) == ["3", "4"]
