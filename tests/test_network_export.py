@@ -7,10 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from acap.errors import AcapInputError
 from acap.network import (
     AdviceNetwork, OUTSIDE_CATEGORIES, draw_sociogram, export_all, node_metrics, write_gephi_csv,
     write_gexf, write_graphml, write_ucinet_dl,
 )
+from acap.network.export import METRIC_COLUMNS, STRUCTURAL_ATTRIBUTES, select_attributes
 from acap.network.sociogram import sociogram_layout
 from conftest import FIXTURES
 
@@ -205,10 +207,10 @@ def test_no_name_or_raw_id_in_any_export_by_default(named_roster, tmp_path):
     # the sociogram SVG writes each drawn label as a comment; they are pseudonyms
     svg = next(t for f, t in texts.items() if f.endswith(".svg"))
     assert "P01" in svg
-    # harmless attributes survive; identifying ones do not
+    # structural attributes survive; anything off the allow-list does not, harmless or not
     nodes = pd.read_csv(tmp_path / "dn.csv")
-    assert "team" in nodes.columns and "group" in nodes.columns
-    assert not {"email", "staff_id", "line_manager", "label", "name", "id"} & set(nodes.columns)
+    assert "group" in nodes.columns and "betweenness" in nodes.columns
+    assert not {"team", "email", "staff_id", "line_manager", "label", "name", "id"} & set(nodes.columns)
     assert list(nodes["Id"]) == list(nodes["Label"]) == [f"P{k:02d}" for k in range(1, 16)]
 
 
@@ -266,3 +268,147 @@ def test_board_subnetwork_keeps_each_persons_pseudonym(board):
     sub = net.board()
     assert sub.labels().tolist() == net.labels()[sub.nodes["id"]].tolist()
     assert sub.labels().tolist()[:3] == ["P01", "P03", "P05"]
+
+
+# ---------------------------------------------------------------------------------------------
+# node attributes: an allow-list (metrics + structural roster columns + what the caller names)
+# ---------------------------------------------------------------------------------------------
+
+SENSITIVE = ["potential", "staff_no", "NHS number", "initials", "email", "name"]
+
+
+@pytest.fixture(scope="module")
+def scored_roster(board):
+    """board15 with numeric staff-number ids, an individual ACAP score and personal columns."""
+    e, nd = board
+    rng = np.random.default_rng(20261121)
+    n = len(nd)
+    rid = dict(zip(nd["id"], range(4470001, 4470001 + n)))
+    roster = nd.drop(columns="name").assign(
+        id=nd["id"].map(rid),
+        role=["board_chair", "gp_lead", "finance", "analyst", "nurse_lead"] * 3,
+        # 7 decimals: each value's text is distinctive (a coordinate will not match it)
+        potential=np.round(rng.uniform(1.5, 4.9, n), 7),
+        staff_no=nd["id"].map(rid).to_numpy(),            # numeric, a copy of the roster id
+        initials=[f"{f[0]}.{chr(75 + k % 10)}.W." for k, f in enumerate(FIRST)],
+        email=[f"{f.lower()}.w@nhs.example" for f in FIRST],
+        name=[f"{f} Surname{k}" for k, f in enumerate(FIRST)],
+    )
+    roster["NHS number"] = [f"943 476 {5910 + k:04d}" for k in range(n)]
+    roster["responded"] = [k % 7 != 3 for k in range(n)]
+    ties = e.assign(source=e["source"].map(rid), target=e["target"].map(rid))
+    ties = ties[ties["source"].isin(roster.loc[roster["responded"], "id"])]
+    return ties.reset_index(drop=True), roster
+
+
+def _all_files(ties, roster, directory, attributes=()):
+    """GEXF, GraphML, both CSVs, DL edgelist1 and fullmatrix and the SVG, as text."""
+    net = AdviceNetwork.from_frames(roster, ties, organisation="ICB S")
+    out = export_all(net, directory / "all", attributes=attributes)
+    kw = dict(attributes=attributes)
+    files = [out[k] for k in ("gexf", "graphml", "edges_csv", "nodes_csv", "dl", "sociogram_svg")]
+    files += [write_gexf(ties, roster, directory / "d.gexf", **kw),
+              write_graphml(ties, roster, directory / "d.graphml", **kw),
+              *write_gephi_csv(ties, roster, directory / "de.csv", directory / "dn.csv", **kw),
+              write_ucinet_dl(ties, roster, directory / "d1.dl", format="edgelist1"),
+              write_ucinet_dl(ties, roster, directory / "d2.dl", format="fullmatrix")]
+    return {str(p.relative_to(directory)): p.read_text(encoding="utf-8") for p in files}
+
+
+def _attribute_names(directory):
+    """Node attribute names as GEXF, GraphML and the node CSVs declare them."""
+    out = {}
+    for gexf in ("all/icb_s.gexf", "d.gexf"):
+        root = ET.parse(directory / gexf).getroot()
+        out[gexf] = [a.get("title") for a in root.findall(
+            ".//{http://gexf.net/1.3}attributes[@class='node']/{http://gexf.net/1.3}attribute")]
+    for gml in ("all/icb_s.graphml", "d.graphml"):
+        root = ET.parse(directory / gml).getroot()
+        out[gml] = [k.get("attr.name") for k in root.findall("{http://graphml.graphdrawing.org/xmlns}key")
+                    if k.get("for") == "node"]
+    for csv_ in ("all/icb_s_nodes.csv", "dn.csv"):
+        out[csv_] = list(pd.read_csv(directory / csv_).columns)
+    return out
+
+
+def _sensitive_values(roster):
+    vals = [str(v) for v in roster["potential"]] + [str(v) for v in roster["staff_no"]]
+    for col in ("NHS number", "initials", "email", "name"):
+        vals += [str(v) for v in roster[col]]
+    return vals
+
+
+def test_scores_and_identifiers_are_not_exported_by_default(scored_roster, tmp_path):
+    ties, roster = scored_roster
+    texts = _all_files(ties, roster, tmp_path)
+    assert len(texts) == 12
+    values = _sensitive_values(roster)
+    for fname, text in texts.items():
+        for col in ("potential", "staff_no", "NHS number", "initials"):
+            assert col not in text, (fname, col)
+        for v in values:
+            assert v not in text, (fname, v)
+    for fname, names in _attribute_names(tmp_path).items():
+        assert not set(SENSITIVE) & set(names), (fname, names)
+        # exactly the allow-list: structural roster columns, then metrics
+        assert set(names) - {"Id", "Label", "label"} <= set(STRUCTURAL_ATTRIBUTES) | set(METRIC_COLUMNS), names
+        assert {"role", "group", "board", "betweenness", "in_degree"} <= set(names), (fname, names)
+    nodes = pd.read_csv(tmp_path / "all" / "icb_s_nodes.csv")
+    assert nodes["responded"].tolist() == roster["responded"].tolist()
+    assert nodes["role"].tolist() == roster["role"].tolist()
+
+
+def test_named_attributes_are_exported(scored_roster, tmp_path):
+    ties, roster = scored_roster
+    texts = _all_files(ties, roster, tmp_path, attributes=("potential",))
+    pot = roster["potential"].to_numpy()
+    for fname, names in _attribute_names(tmp_path).items():
+        assert "potential" in names and not set(SENSITIVE[1:]) & set(names), (fname, names)
+    for fname in ("all/icb_s_nodes.csv", "dn.csv"):
+        np.testing.assert_array_equal(pd.read_csv(tmp_path / fname)["potential"].to_numpy(), pot)
+    g = ig.Graph.Read_GraphML(str(tmp_path / "d.graphml"))
+    np.testing.assert_array_equal(g.vs["potential"], pot)
+    nx = pytest.importorskip("networkx")
+    G = nx.read_gexf(tmp_path / "all" / "icb_s.gexf")
+    np.testing.assert_array_equal([G.nodes[v]["potential"] for v in G], pot)
+    # the DL file and the sociogram carry no attributes, named or not
+    for fname in ("all/icb_s.dl", "d1.dl", "d2.dl", "all/icb_s_sociogram.svg", "de.csv"):
+        assert "potential" not in texts[fname] and str(pot[0]) not in texts[fname], fname
+    # other sensitive values stay out even when one column is named
+    for fname, text in texts.items():
+        for v in _sensitive_values(roster)[len(pot):]:
+            assert v not in text, (fname, v)
+
+
+def test_select_attributes_allow_list(scored_roster, caplog, tmp_path):
+    ties, roster = scored_roster
+    sel = select_attributes(roster)
+    assert sel.roster == ("role", "group", "board", "responded") and sel.metrics == ()
+    assert set(SENSITIVE) <= set(sel.dropped) and "id" not in sel.dropped
+    # a caller's metrics frame is filtered too: only metric columns, unless named
+    met = node_metrics(ties, roster).assign(potential=roster["potential"].to_numpy())
+    sel = select_attributes(roster, met)
+    assert set(sel.metrics) == set(METRIC_COLUMNS) & set(met.columns) and "potential" not in sel.metrics
+    sel = select_attributes(roster, met, attributes=["potential", "role"])
+    assert sel.roster == ("group", "board", "responded", "potential", "role")
+    assert "potential" not in sel.metrics
+    assert select_attributes(roster, attributes="staff_no").roster[-1] == "staff_no"  # one name
+    # never: raw ids and names (names only ever appear as labels with names_enabled)
+    for bad in ("id", "name", "label", " Name"):
+        with pytest.raises(AcapInputError, match="cannot be exported"):
+            select_attributes(roster, attributes=(bad,))
+    with pytest.raises(AcapInputError, match="potental"):
+        write_gexf(ties, roster, tmp_path / "never.gexf", attributes=("potental",))
+    assert not (tmp_path / "never.gexf").exists()
+    # structural columns that copy the id or hold names are dropped all the same
+    odd = roster.assign(group=roster["name"], role_group=roster["id"], role=roster["role"])
+    assert select_attributes(odd).roster == ("role", "board", "responded")
+    codes = roster.assign(group=np.arange(1, len(roster) + 1) % 3)  # numeric codes are fine
+    assert "group" in select_attributes(codes).roster
+    # the note lists column names, never values
+    with caplog.at_level("INFO", logger="acap.network.export"):
+        write_graphml(ties, roster, tmp_path / "n.graphml")
+    note = " ".join(r.getMessage() for r in caplog.records)
+    assert "potential" in note and "NHS number" in note
+    assert not any(v in note for v in _sensitive_values(roster))
+

@@ -21,7 +21,7 @@ _EXPORTS = {
     "node_pseudonyms": "model", "display_labels": "model",
     "OUTSIDE_CATEGORIES": "model",
     "write_gexf": "export", "write_graphml": "export", "write_gephi_csv": "export",
-    "write_ucinet_dl": "export", "export_all": "export",
+    "write_ucinet_dl": "export", "export_all": "export", "select_attributes": "export",
     "draw_sociogram": "sociogram",
     # link.py and simulate.py (written alongside; names from their __all__)
     "QAPResult": "link", "MRQAPResult": "link", "IndividualLink": "link",

@@ -4,8 +4,19 @@ Identities: every export uses pseudonyms (``P01`` ... in roster order, from
 :func:`acap.network.model.pseudonyms`) as node ids and labels. A roster's ``label`` and
 ``name`` columns may hold real names: they appear (as labels only, never as ids) when the
 organisation's lead enabled names (``names_enabled=True``). Roster ids never leave the
-library, since they may be e-mails or staff numbers; neither does any attribute column
-named like an identity (:data:`IDENTIFYING_COLUMNS`) or holding a roster id, name or label.
+library, since they may be e-mails or staff numbers.
+
+Node attributes are an allow-list (:func:`select_attributes`), not a deny-list: the
+computed metrics (:data:`METRIC_COLUMNS`: degrees, strengths, betweenness, closeness,
+constraint, effective size, brokerage roles) and the structural roster attributes
+:data:`STRUCTURAL_ATTRIBUTES` (``role``, ``role_group``, ``group``, ``board``,
+``responded``). Every other roster or metrics column is left out, numeric or not: an
+individual ACAP score (``potential``), a staff or NHS number, initials, an e-mail. A caller
+who needs more names the columns with ``attributes=(...)`` (:func:`write_gexf`,
+:func:`write_graphml`, :func:`write_gephi_csv`, :func:`export_all`) and takes
+responsibility for what they hold; ``id``, ``label`` and ``name`` can never be named. The
+names (never the values) of dropped columns go to the ``acap.network.export`` logger at
+INFO level. UCINET DL files carry labels and ties only.
 
 Visual encoding (GEXF ``viz`` attributes, as in the reference study's Gephi figures):
 colour = total degree on a yellow-to-red ramp, size = betweenness, edge thickness =
@@ -16,14 +27,17 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import logging
 import math
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from acap.errors import AcapInputError
+from acap.network.metrics import BROKERAGE_ROLES
 from acap.network.model import (
     AdviceNetwork, display_labels, node_pseudonyms, validate_nodes, validate_ties,
 )
@@ -92,17 +106,141 @@ def export_labels(nodes: pd.DataFrame, names_enabled: bool = False) -> tuple[pd.
     return node_pseudonyms(nd), display_labels(nd, names_enabled)
 
 
-#: Roster columns never exported as attributes: identities, names and common id fields
-#: (nor is any column whose name ends in ``_id`` or ``name`` or mentions ``mail``).
-IDENTIFYING_COLUMNS = frozenset({
-    "id", "label", "name", "respondent", "respondent_id", "person", "person_id", "staff_id",
-    "employee_id", "email", "e-mail", "email_address", "full_name", "first_name", "last_name",
-    "surname", "forename", "given_name", "nhs_number", "username", "user_id",
-})
+#: Computed network metrics exported as node attributes (the columns of
+#: :func:`acap.network.node_metrics`, brokerage roles included).
+METRIC_COLUMNS: tuple[str, ...] = (
+    "in_degree", "out_degree", "in_strength", "out_strength", "betweenness",
+    "betweenness_norm", "closeness", "closeness_harmonic", "constraint", "effective_size",
+    *BROKERAGE_ROLES,
+)
+
+#: Structural roster attributes exported by default: position in the organisation and
+#: response status, nothing that identifies a person or scores them.
+STRUCTURAL_ATTRIBUTES: tuple[str, ...] = ("role", "role_group", "group", "board", "responded")
+
+#: Roster columns that are never exported as attributes, even when named in
+#: ``attributes``: raw ids never leave the library, and names only appear as labels
+#: when the organisation's lead enabled them.
+NEVER_EXPORTED = frozenset({"id", "label", "name"})
+
+_log = logging.getLogger(__name__)
 
 
-def _inputs(edges, nodes, metrics, names_enabled):
-    """Common preparation: validated ties, roster, metrics and export identities."""
+@dataclass(frozen=True)
+class AttributeSelection:
+    """Which node attributes an export writes, and which it drops.
+
+    Attributes
+    ----------
+    roster : tuple of str
+        Roster columns written (structural attributes, then those named by the caller).
+    metrics : tuple of str
+        Metric columns written.
+    dropped : tuple of str
+        Roster and metric columns left out (names only; never their values).
+    """
+
+    roster: tuple[str, ...]
+    metrics: tuple[str, ...]
+    dropped: tuple[str, ...]
+
+
+def _normalise_attributes(attributes) -> tuple[str, ...]:
+    if attributes is None:
+        return ()
+    if isinstance(attributes, str):
+        attributes = (attributes,)  # one name, not its characters
+    out = tuple(attributes)
+    bad = [a for a in out if not isinstance(a, str)]
+    if bad:
+        raise AcapInputError(f"attribute names must be strings, not {bad[0]!r}", "attributes")
+    never = [a for a in out if a.strip().lower() in NEVER_EXPORTED]
+    if never:
+        raise AcapInputError(
+            f"{never[0]!r} cannot be exported as an attribute: node ids are always pseudonyms "
+            "and names appear only as labels, with names_enabled=True", "attributes")
+    return out
+
+
+def _identities(nd: pd.DataFrame) -> set[str]:
+    """Every raw id, name and roster label, as text: values no default attribute may hold."""
+    out: set[str] = set()
+    for col in ("id", "label", "name"):
+        if col in nd.columns:
+            out.update(str(v).strip() for v in nd[col].dropna().tolist())
+    out.discard("")
+    return out
+
+
+def _carries_identity(s: pd.Series, nd: pd.DataFrame, idents: set[str]) -> bool:
+    """A structural column that copies the roster id, or (as text) holds any id, name or
+    label (say a ``group`` column filled with managers' names), is dropped all the same."""
+    raw = nd["id"].astype(str).str.strip().to_numpy()
+    if len(s) and (s.astype(str).str.strip().to_numpy() == raw).all():
+        return True
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return False  # codes 1, 2, 3 would match small numeric ids by chance
+    return any(str(v).strip() in idents for v in s.dropna().tolist())
+
+
+def select_attributes(nodes: pd.DataFrame, metrics: pd.DataFrame | None = None,
+                      attributes=()) -> AttributeSelection:
+    """The node attributes every export writes: an allow-list.
+
+    Written by default: the computed metrics (:data:`METRIC_COLUMNS`) and the structural
+    roster attributes :data:`STRUCTURAL_ATTRIBUTES` (``role``, ``role_group``, ``group``,
+    ``board``, ``responded``) that the roster has; a structural column is still dropped if
+    it copies the roster id or, as text, holds any roster id, name or label. Everything
+    else (individual scores such as ``potential``, staff or NHS numbers, initials, e-mails
+    ...) is dropped, whatever its type. Columns named in ``attributes`` are written as
+    well, unchecked: the caller takes responsibility for them. ``id``, ``label`` and
+    ``name`` can never be named.
+
+    Parameters
+    ----------
+    nodes : DataFrame
+        Roster with ``id``.
+    metrics : DataFrame, optional
+        Per-person metrics (e.g. :func:`acap.network.node_metrics`).
+    attributes : sequence of str, default ()
+        Further roster (or metrics) columns to export.
+
+    Returns
+    -------
+    AttributeSelection
+
+    Examples
+    --------
+    >>> roster = pd.DataFrame({"id": [1, 2], "role": ["chair", "gp"], "potential": [3.2, 4.1],
+    ...                        "staff_no": [1, 2]})
+    >>> sel = select_attributes(roster)
+    >>> sel.roster, sel.dropped
+    (('role',), ('potential', 'staff_no'))
+    >>> select_attributes(roster, attributes=("potential",)).roster
+    ('role', 'potential')
+    """
+    nd = validate_nodes(nodes)
+    named = _normalise_attributes(attributes)
+    met_cols = [] if metrics is None else list(metrics.columns)
+    unknown = [a for a in named if a not in nd.columns and a not in met_cols]
+    if unknown:
+        raise AcapInputError(f"attribute {unknown[0]!r} is neither a roster nor a metric column "
+                             f"(roster columns: {list(nd.columns)})", "attributes")
+    idents = _identities(nd)
+    roster = [c for c in STRUCTURAL_ATTRIBUTES
+              if c in nd.columns and c not in named and not _carries_identity(nd[c], nd, idents)]
+    roster += [c for c in dict.fromkeys(named) if c in nd.columns]
+    mets = [c for c in met_cols
+            if (c in METRIC_COLUMNS or c in named) and c not in roster]
+    keep = set(roster) | set(mets) | {"id"}
+    dropped = [str(c) for c in nd.columns if c not in keep]
+    dropped += [str(c) for c in met_cols if c not in keep and str(c) not in dropped]
+    return AttributeSelection(tuple(roster), tuple(mets), tuple(dropped))
+
+
+def _prepare(edges, nodes, metrics, names_enabled, attributes=()):
+    """Common preparation: validated ties, roster, the attribute columns to write (name,
+    values) in order, the full metrics (for colour and size), export ids and labels."""
     if isinstance(edges, AdviceNetwork):
         net = edges
         edges, nodes, names_enabled = net.ties, net.nodes, net.names_enabled
@@ -115,46 +253,20 @@ def _inputs(edges, nodes, metrics, names_enabled):
         from acap.network.metrics import node_metrics
         metrics = node_metrics(e, nd)
     metrics = metrics.reindex(pd.Index(nd["id"]))
+    sel = select_attributes(nd, metrics, attributes)
+    if sel.dropped:
+        # column names only: their values are what must not leave the library
+        _log.info("not exported (not on the attribute allow-list): %s", ", ".join(sel.dropped))
+    cols = ([(c, nd[c].reset_index(drop=True)) for c in sel.roster]
+            + [(c, metrics[c].reset_index(drop=True)) for c in sel.metrics])
     xid, lab = export_labels(nd, names_enabled)
-    # keep only columns that cannot carry an identity, so every writer can export them all
-    return e, nd, metrics[_safe_columns(metrics, nd)], xid, lab
+    return e, nd, cols, metrics, xid, lab
 
 
-def _identities(nd: pd.DataFrame) -> set[str]:
-    """Every raw id, name and roster label, as text: values no export may contain."""
-    out: set[str] = set()
-    for col in ("id", "label", "name"):
-        if col in nd.columns:
-            out.update(str(v).strip() for v in nd[col].dropna().tolist())
-    out.discard("")
-    return out
-
-
-def _safe_columns(frame: pd.DataFrame, nd: pd.DataFrame) -> list[str]:
-    """Columns of ``frame`` safe to export: not an identifying field, and (for text
-    columns) sharing no value with a roster id, name or label (a copy of the id or a
-    'line manager' column of names would otherwise leak them)."""
-    idents = _identities(nd)
-    keep = []
-    for c in frame.columns:
-        low = str(c).strip().lower()
-        if (low in IDENTIFYING_COLUMNS or low.endswith(("_id", " id", "name")) or "mail" in low):
-            continue
-        s = frame[c]
-        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-            if any(str(v).strip() in idents for v in s.dropna().tolist()):
-                continue
-        keep.append(c)
-    return keep
-
-
-def _attribute_columns(nd: pd.DataFrame) -> list[str]:
-    # Roster columns that are safe to export (never names or raw ids).
-    return _safe_columns(nd, nd)
-
-
-def _metric_columns(metrics: pd.DataFrame) -> list[str]:
-    return [c for c in metrics.columns]
+def _inputs(edges, nodes, metrics, names_enabled, attributes=()):
+    """(ties, roster, allow-listed metrics, export ids, labels), as the sociogram uses them."""
+    e, nd, _, met, xid, lab = _prepare(edges, nodes, metrics, names_enabled, attributes)
+    return e, nd, met[list(select_attributes(nd, met, attributes).metrics)], xid, lab
 
 
 def _kind(series: pd.Series) -> str:
@@ -190,7 +302,7 @@ def _write_xml(root: ET.Element, path: Path) -> Path:
 
 def write_gexf(edges, nodes: pd.DataFrame | None, path, *, names_enabled: bool = False,
                metrics: pd.DataFrame | None = None, organisation: str = "",
-               layout: np.ndarray | None = None) -> Path:
+               layout: np.ndarray | None = None, attributes=()) -> Path:
     """Write a GEXF 1.3 file with Gephi ``viz`` attributes.
 
     Parameters
@@ -211,6 +323,11 @@ def write_gexf(edges, nodes: pd.DataFrame | None, path, *, names_enabled: bool =
         Written in the file's description.
     layout : array (n, 2), optional
         Node positions (``viz:position``).
+    attributes : sequence of str, default ()
+        Roster (or metrics) columns to write besides the allow-list (metrics and
+        :data:`STRUCTURAL_ATTRIBUTES`); see :func:`select_attributes`. The caller takes
+        responsibility for what they hold (e.g. ``("potential",)`` publishes individual
+        scores).
 
     Returns
     -------
@@ -224,7 +341,7 @@ def write_gexf(edges, nodes: pd.DataFrame | None, path, *, names_enabled: bool =
     >>> p.suffix
     '.gexf'
     """
-    e, nd, met, xid, lab = _inputs(edges, nodes, metrics, names_enabled)
+    e, nd, cols, met, xid, lab = _prepare(edges, nodes, metrics, names_enabled, attributes)
     ET.register_namespace("", GEXF_NS)
     ET.register_namespace("viz", VIZ_NS)
     G, V = f"{{{GEXF_NS}}}", f"{{{VIZ_NS}}}"
@@ -235,7 +352,6 @@ def write_gexf(edges, nodes: pd.DataFrame | None, path, *, names_enabled: bool =
         f"Advice network{' of ' + organisation if organisation else ''}: i -> j means i goes "
         "to j for advice; weight = frequency 1-5. Colour = degree, size = betweenness.")
     graph = ET.SubElement(root, G + "graph", {"defaultedgetype": "directed", "mode": "static"})
-    cols = [(c, nd[c]) for c in _attribute_columns(nd)] + [(c, met[c]) for c in _metric_columns(met)]
     attrs = ET.SubElement(graph, G + "attributes", {"class": "node", "mode": "static"})
     kinds = []
     for k, (c, s) in enumerate(cols):
@@ -277,8 +393,20 @@ def write_gexf(edges, nodes: pd.DataFrame | None, path, *, names_enabled: bool =
 
 
 def write_graphml(edges, nodes: pd.DataFrame | None, path, *, names_enabled: bool = False,
-                  metrics: pd.DataFrame | None = None) -> Path:
-    """Write GraphML (directed; node attributes, metrics and edge ``weight``).
+                  metrics: pd.DataFrame | None = None, attributes=()) -> Path:
+    """Write GraphML (directed; node label, allow-listed attributes, metrics, edge ``weight``).
+
+    Parameters
+    ----------
+    edges, nodes, path, names_enabled, metrics
+        As for :func:`write_gexf`.
+    attributes : sequence of str, default ()
+        Columns to write besides the allow-list (see :func:`select_attributes`); the
+        caller takes responsibility for them.
+
+    Returns
+    -------
+    Path
 
     Examples
     --------
@@ -287,13 +415,12 @@ def write_graphml(edges, nodes: pd.DataFrame | None, path, *, names_enabled: boo
     >>> write_graphml(e, None, os.path.join(tempfile.mkdtemp(), "n.graphml")).suffix
     '.graphml'
     """
-    e, nd, met, xid, lab = _inputs(edges, nodes, metrics, names_enabled)
+    e, nd, cols, _, xid, lab = _prepare(edges, nodes, metrics, names_enabled, attributes)
     ET.register_namespace("", GRAPHML_NS)
     N = f"{{{GRAPHML_NS}}}"
     root = ET.Element(N + "graphml")
     gm_type = {"boolean": "boolean", "integer": "long", "double": "double", "string": "string"}
-    cols = [("label", lab)] + [(c, nd[c]) for c in _attribute_columns(nd)] + \
-        [(c, met[c]) for c in _metric_columns(met)]
+    cols = [("label", lab.reset_index(drop=True))] + cols
     kinds = []
     for k, (c, s) in enumerate(cols):
         kinds.append("string" if c == "label" else _kind(s))
@@ -318,8 +445,20 @@ def write_graphml(edges, nodes: pd.DataFrame | None, path, *, names_enabled: boo
 
 
 def write_gephi_csv(edges, nodes: pd.DataFrame | None, edges_path, nodes_path=None, *,
-                    names_enabled: bool = False, metrics: pd.DataFrame | None = None) -> tuple[Path, Path | None]:
+                    names_enabled: bool = False, metrics: pd.DataFrame | None = None,
+                    attributes=()) -> tuple[Path, Path | None]:
     """Write Gephi's spreadsheet import: edges (Source,Target,Weight,Type) and nodes (Id,Label,...).
+
+    Parameters
+    ----------
+    edges, nodes, names_enabled, metrics
+        As for :func:`write_gexf`.
+    edges_path, nodes_path : str or Path
+        The node table is written only when ``nodes_path`` is given: ``Id``, ``Label``,
+        then the allow-listed attributes and metrics.
+    attributes : sequence of str, default ()
+        Columns to write besides the allow-list (see :func:`select_attributes`); the
+        caller takes responsibility for them.
 
     Returns
     -------
@@ -334,7 +473,7 @@ def write_gephi_csv(edges, nodes: pd.DataFrame | None, edges_path, nodes_path=No
     >>> open(ep).readline().strip()
     'Source,Target,Weight,Type'
     """
-    e, nd, met, xid, lab = _inputs(edges, nodes, metrics, names_enabled)
+    e, nd, cols, _, xid, lab = _prepare(edges, nodes, metrics, names_enabled, attributes)
     ids = pd.Index(nd["id"])
     out = pd.DataFrame({"Source": xid.to_numpy()[ids.get_indexer(e.source)],
                         "Target": xid.to_numpy()[ids.get_indexer(e.target)],
@@ -345,10 +484,8 @@ def write_gephi_csv(edges, nodes: pd.DataFrame | None, edges_path, nodes_path=No
     if nodes_path is None:
         return edges_path, None
     tab = pd.DataFrame({"Id": xid.to_numpy(), "Label": lab.to_numpy()})
-    for c in _attribute_columns(nd):
-        tab[c] = nd[c].to_numpy()
-    for c in _metric_columns(met):
-        tab[c] = met[c].to_numpy()
+    for c, v in cols:
+        tab[c] = v.to_numpy()
     nodes_path = Path(nodes_path)
     tab.to_csv(nodes_path, index=False)
     return edges_path, nodes_path
@@ -416,7 +553,8 @@ def write_ucinet_dl(edges, nodes: pd.DataFrame | None, path, *, format: str = "f
 
 
 def export_all(network: AdviceNetwork, directory, stem: str | None = None, *,
-               nonresponse: str = "observed", sociogram: bool = True) -> dict[str, Path]:
+               nonresponse: str = "observed", sociogram: bool = True,
+               attributes=()) -> dict[str, Path]:
     """Write every export for one organisation (GEXF, GraphML, Gephi CSVs, UCINET DL, sociograms).
 
     Parameters
@@ -429,6 +567,11 @@ def export_all(network: AdviceNetwork, directory, stem: str | None = None, *,
         Passed to :func:`acap.network.node_metrics` for the metrics written with the nodes.
     sociogram : bool
         Also draw PNG and SVG sociograms.
+    attributes : sequence of str, default ()
+        Roster columns written to GEXF, GraphML and the node CSV besides the allow-list
+        (metrics and :data:`STRUCTURAL_ATTRIBUTES`; see :func:`select_attributes`). The
+        caller takes responsibility for them. The DL file and sociograms never carry
+        attributes.
 
     Returns
     -------
@@ -450,7 +593,7 @@ def export_all(network: AdviceNetwork, directory, stem: str | None = None, *,
         slug = "".join(ch if ch.isalnum() else "_" for ch in network.organisation).strip("_")
         stem = slug.lower() or "network"
     met = node_metrics(network.ties, network.nodes, nonresponse=nonresponse)
-    kw = dict(names_enabled=network.names_enabled, metrics=met)
+    kw = dict(names_enabled=network.names_enabled, metrics=met, attributes=attributes)
     out = {
         "gexf": write_gexf(network.ties, network.nodes, d / f"{stem}.gexf",
                            organisation=network.organisation, **kw),

@@ -335,7 +335,10 @@ class AdviceNetwork:
         a supplied one may be a real name and is treated like ``name``), ``name`` (may be
         empty), ``board`` (bool), ``responded`` (bool) and any attributes (e.g. ``role``,
         ``group``). Outputs never show ``id``, and show ``label`` or ``name`` only when
-        ``names_enabled``; :meth:`labels` gives what they show.
+        ``names_enabled``; :meth:`labels` gives what they show. Exports write only
+        allow-listed attributes (``role``, ``role_group``, ``group``, ``board``,
+        ``responded``) unless the caller names more (see
+        :func:`acap.network.export.select_attributes`).
     ties : DataFrame
         source, target, weight (frequency 1-5); only respondents' reports.
     contacts : DataFrame
