@@ -11,7 +11,8 @@ judge the instrument on those data and returns a :class:`ValidationReport` of ta
   an EFA with the suggested number of factors;
 * a CFA of the bank's structure (or a model file) with fit and the largest modification
   indices, and invariance of each scale across respondent role groups;
-* aggregation statistics per scale (rwg(j), ICC(1), ICC(2));
+* aggregation statistics per scale (rwg(j), ICC(1), ICC(2)), over the organisations with at
+  least ``min_n`` respondents on the scale only, so that nothing about a smaller one follows;
 * a plain-language verdict per scale with the thresholds used and their sources.
 
 Each analysis runs in its own section: if it cannot be done on the data (too few
@@ -77,7 +78,8 @@ THRESHOLDS: dict[str, dict] = {
     "srmr": dict(statistic="SRMR", rule="≤ .08", value=0.08, source="Hu L, Bentler PM. Struct Equ Modeling 1999;6:1-55"),
     "delta_cfi": dict(statistic="Change in CFI between nested invariance models", rule="a drop of no more than .01",
                       value=-0.01, source="Cheung GW, Rensvold RB. Struct Equ Modeling 2002;9:233-55"),
-    "rwg_j": dict(statistic="rwg(j), median over organisations", rule="≥ .70 (.71-.90 is strong agreement)", value=0.70,
+    "rwg_j": dict(statistic="rwg(j), median over the organisations shown (min_n or more respondents)",
+                  rule="≥ .70 (.71-.90 is strong agreement)", value=0.70,
                   source="LeBreton JM, Senter JL. Organ Res Methods 2008;11:815-52"),
     "icc1": dict(statistic="ICC(1)", rule="≥ .05 (values of .05-.20 are typical)", value=0.05,
                  source="Bliese PD. In: Klein KJ, Kozlowski SWJ, eds. Multilevel theory, research, and "
@@ -275,16 +277,58 @@ def _cfa_diagnostics(res, consequence: str = "the estimates may not be a minimum
     return out
 
 
-def _group_sizes(g: pd.Series, small_cells: bool, min_n: int) -> dict[str, int]:
-    """Respondents per group; with ``small_cells`` (organisations) groups below min_n are pooled."""
+def _group_sizes(g: pd.Series, small_cells: bool, min_n: int) -> dict[str, int | None]:
+    """Respondents per group; with ``small_cells`` (organisations) no group below min_n can be read.
+
+    Groups with fewer than ``min_n`` respondents are not named. Their pooled count is shown
+    only when they are at least two holding at least ``min_n`` together; otherwise it would
+    be the small group's n (or a total under ``min_n``), so the count is left out (value
+    None). Because the report also shows the number of respondents, the total minus the
+    shown groups would still give it: the smallest other groups are then withheld too,
+    until the withheld groups are at least two with at least ``min_n`` people together
+    (the complementary rule of :func:`acap.aggregate.suppress`).
+    """
     counts = g.value_counts()
     if not small_cells:
         return {str(k): int(v) for k, v in counts.items()}
-    out = {str(k): int(v) for k, v in counts.items() if v >= min_n}
     small = counts[counts < min_n]
-    if len(small):
-        out[f"{len(small)} group(s) of fewer than {min_n}, not named"] = int(small.sum())
+    large = counts[counts >= min_n]
+    if not len(small):
+        return {str(k): int(v) for k, v in large.items()}
+    label = f"{len(small)} group{'s' if len(small) != 1 else ''} of fewer than {min_n}"
+    if len(small) >= 2 and small.sum() >= min_n:
+        out = {str(k): int(v) for k, v in large.items()}
+        out[f"{label}, not named"] = int(small.sum())
+        return out
+    extra = _withheld_groups(counts, min_n)
+    out = {str(k): int(v) for k, v in large.items() if k not in extra}
+    label += " left out"
+    if extra:
+        label += (f", and {len(extra)} other group{'s' if len(extra) != 1 else ''} withheld so that the total less "
+                  f"the groups shown does not give {'its' if len(small) == 1 else 'their'} size")
+    out[label] = None
     return out
+
+
+def _withheld_groups(counts: pd.Series, min_n: int) -> list:
+    """Groups of ``min_n`` or more whose size must not be shown, so the small groups' cannot be derived.
+
+    ``counts`` is respondents per group; the total is shown elsewhere in the report. When
+    the groups below ``min_n`` are fewer than two or hold fewer than ``min_n`` together,
+    the total less the shown sizes would give their (pooled) n, so the smallest other
+    groups are withheld too (ties: first in ``counts`` order) until the withheld groups are
+    at least two with at least ``min_n`` people, or all are withheld.
+    """
+    small = counts[counts < min_n]
+    if not len(small):
+        return []
+    held_k, held_n, extra = len(small), int(small.sum()), []
+    for lab, v in counts[counts >= min_n].sort_values(kind="stable").items():  # smallest first
+        if held_k >= 2 and held_n >= min_n:
+            break
+        extra.append(lab)
+        held_k, held_n = held_k + 1, held_n + int(v)
+    return extra
 
 
 def _bank_file(bank, path) -> str:
@@ -811,7 +855,11 @@ def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group,
                          p_scalar=float(tab.loc["scalar", "delta_pvalue"]), level=level, note=warned))
     if dropped_any:
         hidden = {lab for lab in dropped_any if by_org and total_n.get(lab, 0) < min_n}
-        parts = [f"{lab} (n = {min(c)}-{max(c)})" if min(c) != max(c) else f"{lab} (n = {c[0]})"
+        # an organisation whose size the group sizes withhold (see _group_sizes) is named
+        # without its counts: with the total they would give a small organisation's n
+        withheld = {str(lab) for lab in _withheld_groups(total_n, min_n)} if by_org else set()
+        parts = [lab if lab in withheld else
+                 f"{lab} (n = {min(c)}-{max(c)})" if min(c) != max(c) else f"{lab} (n = {c[0]})"
                  for lab, c in sorted(dropped_any.items()) if lab not in hidden]
         if hidden:
             parts.append(f"{len(hidden)} organisation{'s' if len(hidden) != 1 else ''} with fewer than {min_n} "
@@ -828,29 +876,48 @@ def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group,
 
 def _aggregation_section(scored, bank, model, scale_scores, min_n: int = 5,
                          organisation="organisation") -> Section:
+    """rwg(j) per organisation and the across-organisation figures, over shown organisations only.
+
+    An organisation enters a scale's figures only when at least ``min_n`` of its respondents
+    have a score on that scale: the mask of the per-organisation table here and of
+    :func:`acap.aggregate.organisation_results`. Every summary (median, minimum and share of
+    rwg(j); ICC(1), ICC(2), F, p, k; number of organisations) is taken over those
+    organisations, so nothing about a left-out organisation follows from the report by
+    subtraction (the minimum would be its rwg(j), the share would say on which side of .70
+    it fell, and k x G minus the shown organisations' n would be its n). The ICCs then equal
+    ``OrganisationResults.public_reliability()``, which ``aggregation/icc.csv`` holds.
+    """
     from acap.aggregate import icc, rwg_j, uniform_null_variance
 
     orgs = scored.background[organisation]
     org_n = orgs.value_counts()
     rows, per_org, notes = [], {}, []
     rwg_cut = THRESHOLDS["rwg_j"]["value"]
+    org_values = orgs.to_numpy()
     for f, its in model.items():
         pts = bank.response_scales[bank.items[its[0]]["response_scale"]].points
-        row = dict(n_organisations=int(orgs.nunique()), rwg_j_median=np.nan, rwg_j_min=np.nan,
-                   pct_orgs_rwg_ok=np.nan, icc1=np.nan, icc2=np.nan, icc_F=np.nan, icc_p=np.nan, k=np.nan)
+        # respondents with a score on the scale, per organisation (0 for one with none)
+        scored_n = scale_scores[f].notna().groupby(org_values).sum().reindex(org_n.index, fill_value=0)
+        shown = scored_n.index[scored_n >= min_n]
+        row = dict(n_organisations=len(shown), n_organisations_left_out=int(len(scored_n) - len(shown)),
+                   rwg_j_median=np.nan, rwg_j_min=np.nan, pct_orgs_rwg_ok=np.nan, icc1=np.nan, icc2=np.nan,
+                   icc_F=np.nan, icc_p=np.nan, k=np.nan)
         try:
             r = rwg_j(scored.items[its].reset_index(drop=True), orgs.reset_index(drop=True),
                       uniform_null_variance(pts))
-            # the per-organisation figure is published only where the organisation has min_n or
-            # more respondents with a score on the scale (the rule of acap.aggregate.suppress)
-            scored_n = scale_scores[f].notna().groupby(orgs.to_numpy()).sum()
-            per_org[f] = r.where(scored_n.reindex(r.index).fillna(0) >= min_n)
-            row.update(rwg_j_median=float(r.median()), rwg_j_min=float(r.min()),
-                       pct_orgs_rwg_ok=float((r >= rwg_cut).mean() * 100))
+            r = r[r.index.isin(shown)]
+            per_org[f] = r
+            # an organisation whose rwg(j) is undefined (fewer than two complete answers)
+            # has nothing to summarise; the share is of those with a value
+            known = r.dropna()
+            if len(known):
+                row.update(rwg_j_median=float(known.median()), rwg_j_min=float(known.min()),
+                           pct_orgs_rwg_ok=float((known >= rwg_cut).mean() * 100))
         except _DATA_ERRORS as exc:
             notes.append(_fail_note(f"rwg(j) of {f}", exc))
         try:
-            ic = icc(scale_scores[f].reset_index(drop=True), orgs.reset_index(drop=True))
+            keep = orgs.isin(shown).to_numpy()
+            ic = icc(scale_scores[f][keep].reset_index(drop=True), orgs[keep].reset_index(drop=True))
             row.update(icc1=float(ic.icc1), icc2=float(ic.icc2), icc_F=float(ic.F), icc_p=float(ic.p), k=float(ic.k))
         except _DATA_ERRORS as exc:
             notes.append(_fail_note(f"ICC of {f}", exc))
@@ -865,12 +932,23 @@ def _aggregation_section(scored, bank, model, scale_scores, min_n: int = 5,
     notes.insert(0, "rwg(j) per organisation against the uniform null for the response scale, listwise within "
                     "each scale (multilevel::rwg.j); ICC(1) and ICC(2) of the scale scores from a one-way "
                     "ANOVA on organisations (multilevel::ICC1, ICC2). The median, minimum and share of "
-                    "organisations at .70 or above, and the ICCs, are across all organisations and name none.")
-    notes.insert(1, f"Small-cell rule: rwg(j) is listed per organisation only where at least {min_n} of its "
-                    f"respondents have a score on the scale; "
-                    + (f"{len(small)} organisation{'s' if len(small) != 1 else ''} with fewer than {min_n} "
-                       f"respondents {'are' if len(small) != 1 else 'is'} not listed." if len(small)
-                       else f"every organisation has at least {min_n} respondents."))
+                    "organisations at .70 or above, the ICCs and k (mean organisation size) are taken over the "
+                    "organisations listed, and name none.")
+    left = table["n_organisations_left_out"]
+    if left.max() == 0:
+        rule = f"every organisation has at least {min_n} respondents with a score on every scale."
+    else:
+        count = (f"{int(left.max())} organisation{'s' if left.max() != 1 else ''}" if left.min() == left.max()
+                 else f"{int(left.min())} to {int(left.max())} organisations, depending on the scale "
+                      f"(column n_organisations_left_out),")
+        rule = (f"{count} with fewer than {min_n} respondents with a score on the scale "
+                f"{'are' if left.max() != 1 or left.min() != left.max() else 'is'} left out of that scale's "
+                f"figures (listed rwg(j), median, minimum, share, ICC(1), ICC(2), F, p and k), so that no figure "
+                f"of such an organisation can be read or worked out from the report.")
+    listed = (f" {len(small)} organisation{'s' if len(small) != 1 else ''} with fewer than {min_n} respondents "
+              f"{'are' if len(small) != 1 else 'is'} not listed at all." if len(small) else "")
+    notes.insert(1, f"Small-cell rule: an organisation enters a scale's figures only where at least {min_n} of its "
+                    f"respondents have a score on the scale; " + rule + listed)
     status = "ok" if table["icc1"].notna().all() else ("partial" if table["icc1"].notna().any() else "not computed")
     return Section(status, tuple(notes), {"scales": table, "rwg_j": rwg_table}, {"min_n": min_n})
 
@@ -953,12 +1031,16 @@ def _verdicts(model, labels, rel: Section, agg: Section, inv: Section, cfa: Sect
             s.append(f"{' and '.join(fc_effect).capitalize()} effect: more than {fc:.0f}% of respondents at the "
                      f"{'lowest' if fc_effect[0] == 'floor' else 'highest'} possible score.")
         if agg_level != "not computed":
+            # the figures are over the organisations shown (min_n or more respondents on the scale)
+            n_org = a.get("n_organisations", np.nan)
+            over = (f"; over the {int(n_org)} organisations with at least {agg.values['min_n']} respondents"
+                    if pd.notna(n_org) and "min_n" in agg.values else "")
             s.append({"supported": "Respondents in an organisation agree and organisation means are reliable: "
                                    "fit for organisation-level reporting",
                       "partly supported": "Organisation-level use is partly supported",
                       "weak": "Organisation-level use is weakly supported",
                       "not supported": "Organisation-level use is not supported"}[agg_level]
-                     + f" (median rwg(j) {_fmt(rwg_med)}, ICC(1) {_fmt(i1, 3)}, ICC(2) {_fmt(i2)}).")
+                     + f" (median rwg(j) {_fmt(rwg_med)}, ICC(1) {_fmt(i1, 3)}, ICC(2) {_fmt(i2)}{over}).")
         if level in ("scalar", "metric", "configural only"):
             s.append({"scalar": "Role groups can be compared on it (scalar invariance holds).",
                       "metric": "Loadings are equal across role groups but intercepts are not: compare "
@@ -1010,8 +1092,12 @@ def validation_report(data, bank=None, model=None, group: str = "role_group", se
         How many of the largest modification indices to report.
     min_n : int, default 5
         Small-cell rule, as in scoring and aggregation: no figure of an organisation with fewer
-        than ``min_n`` respondents is published (its per-organisation rwg(j) is left out, and
-        its name is not shown when organisations are the invariance groups).
+        than ``min_n`` respondents (on a scale: with a score on it) can be read or worked out
+        from the report. Its per-organisation rwg(j) is left out, the across-organisation
+        figures (median, minimum and share of rwg(j), ICC(1), ICC(2), F, p, k, number of
+        organisations) are taken over the other organisations only, and when organisations
+        are the invariance groups it is not named and its size is not given, neither directly
+        nor as the total less the sizes shown.
     date : str, optional
         Date to print (ISO); default today's UTC date and time.
 

@@ -96,7 +96,9 @@ def test_sections_hold_the_statistics(report, bank):
     assert report.cfa.tables["modification_indices"]["mi"].is_monotonic_decreasing
     assert len(report.cfa.tables["modification_indices"]) == 10
     agg = report.aggregation.tables["scales"]
-    assert agg["n_organisations"].eq(12).all()
+    # 12 organisations, of which Fernhollow ICB (4 respondents) enters no across-organisation figure
+    assert agg["n_organisations"].eq(11).all()
+    assert agg["n_organisations_left_out"].eq(1).all()
     assert agg[["icc1", "icc2", "rwg_j_median"]].notna().all().all()
 
 
@@ -129,45 +131,6 @@ FLOOR_CEILING_PCT = 15.0  # Terwee et al. 2007
 RWG_J, ICC1, ICC2 = 0.70, 0.05, 0.70  # LeBreton & Senter 2008; Bliese 2000
 CFI, TLI, RMSEA, SRMR = 0.95, 0.95, 0.06, 0.08  # Hu & Bentler 1999
 DELTA_CFI = 0.01  # Cheung & Rensvold 2002: CFI may drop by at most .01
-ORDER = ("good", "acceptable", "questionable", "poor")
-
-
-def _band(value):
-    if not np.isfinite(value):
-        return "not computed"
-    return ("good" if value >= ALPHA_GOOD else "acceptable" if value >= ALPHA_ACCEPTABLE else
-            "questionable" if value >= ALPHA_QUESTIONABLE else "poor")
-
-
-def _check_verdicts(rep):
-    inv = rep.invariance.tables["summary"]
-    for scale, r in rep.verdicts.iterrows():
-        coefs = [c for c in (r.alpha, r.omega_total) if np.isfinite(c)]
-        reliability = _band(min(coefs) if coefs else np.nan)
-        assert r.reliability == reliability, scale
-        items = ("not computed" if not np.isfinite(r.min_item_rest)
-                 else "good" if r.min_item_rest >= ITEM_REST else "questionable")
-        assert r.items_verdict == items, scale
-        if not (np.isfinite(r.pct_floor) or np.isfinite(r.pct_ceiling)):
-            fc = "not computed"
-        else:
-            fc = "questionable" if np.nanmax([r.pct_floor, r.pct_ceiling]) > FLOOR_CEILING_PCT else "good"
-        if reliability == "not computed":
-            assert r.verdict == "not computed", scale
-        else:
-            known = [p for p in (reliability, items, fc) if p in ORDER]
-            assert r.verdict == max(known, key=ORDER.index), scale
-        stats = [r.rwg_j_median, r.icc1, r.icc2]
-        if not np.isfinite(stats).all():
-            assert r.organisation_level == "not computed", scale
-        else:
-            met = sum([r.rwg_j_median >= RWG_J, r.icc1 >= ICC1, r.icc2 >= ICC2])
-            assert r.organisation_level == {3: "supported", 2: "partly supported", 1: "weak",
-                                            0: "not supported"}[met], scale
-        if scale in inv.index and inv.loc[scale, "level"] != "not tested":
-            metric = inv.loc[scale, "delta_cfi_metric"] >= -DELTA_CFI
-            scalar = metric and inv.loc[scale, "delta_cfi_scalar"] >= -DELTA_CFI
-            assert r.invariance == ("scalar" if scalar else "metric" if metric else "configural only"), scale
 
 
 def test_thresholds_are_the_published_ones():
@@ -209,9 +172,35 @@ def test_verdict_bands_at_the_cutoffs():
     assert (v["organisation_level"] == "not supported").all()
 
 
-def test_verdicts_follow_thresholds(report, bad_scale_report):
-    _check_verdicts(report)
-    _check_verdicts(bad_scale_report)
+def test_verdict_combinations():
+    """The verdict is the worst part; organisation-level use counts the checks passed (hand-worked)."""
+    from acap.validate import Section, _verdicts
+
+    ok_r, low_r = ITEM_REST + 0.05, ITEM_REST - 0.05
+    ok_fc, high_fc = FLOOR_CEILING_PCT - 5, FLOOR_CEILING_PCT + 5
+    #        alpha, omega, item-rest, floor, ceiling, rwg(j), ICC(1), ICC(2) -> verdict, organisation level
+    cases = {
+        "good": (0.85, 0.90, ok_r, ok_fc, 0.0, 0.75, 0.10, 0.80, "good", "supported"),
+        "omega_lower": (0.85, 0.75, ok_r, ok_fc, 0.0, 0.75, 0.10, 0.60, "acceptable", "partly supported"),
+        "weak_items": (0.85, np.nan, low_r, ok_fc, 0.0, 0.75, 0.01, 0.60, "questionable", "weak"),
+        "ceiling": (0.72, np.nan, ok_r, 0.0, high_fc, 0.50, 0.01, 0.60, "questionable", "not supported"),
+        "poor_wins": (0.55, np.nan, low_r, high_fc, 0.0, 0.50, 0.10, 0.80, "poor", "partly supported"),
+        "no_alpha": (np.nan, np.nan, ok_r, ok_fc, 0.0, np.nan, 0.10, 0.80, "not computed", "not computed"),
+    }
+    model = {k: ["x", "y", "z"] for k in cases}
+    idx = pd.Index(list(cases), name="scale")
+    col = {name: [c[i] for c in cases.values()] for i, name in enumerate(
+        ["alpha", "omega_total", "min_item_rest", "pct_floor", "pct_ceiling", "rwg_j_median", "icc1", "icc2"])}
+    scales = pd.DataFrame({k: col[k] for k in ("alpha", "omega_total", "min_item_rest", "pct_floor",
+                                               "pct_ceiling")}, index=idx).assign(n_items_low_r=1)
+    agg = pd.DataFrame({k: col[k] for k in ("rwg_j_median", "icc1", "icc2")}, index=idx).assign(n_organisations=11)
+    v = _verdicts(model, {}, Section("ok", tables={"scales": scales}),
+                  Section("ok", tables={"scales": agg}, values={"min_n": 5}), Section("ok"), Section("ok"))
+    for k, c in cases.items():
+        assert (v.loc[k, "verdict"], v.loc[k, "organisation_level"]) == (c[8], c[9]), k
+    assert v.loc["ceiling", "floor_ceiling"] == "ceiling"
+    assert v.loc["poor_wins", "floor_ceiling"] == "floor"
+    assert "over the 11 organisations with at least 5 respondents" in v.loc["good", "summary"]
 
 
 def test_cfa_verdict_counts_hu_bentler(report):
@@ -232,7 +221,6 @@ def test_scale_with_no_answers_is_not_computed(blank_scale_report, report):
     others = [s for s in v.index if s != BLANK_SCALE]
     for col in ("verdict", "reliability", "items_verdict", "floor_ceiling", "organisation_level"):
         assert v.loc[others, col].tolist() == report.verdicts.loc[others, col].tolist(), col
-    _check_verdicts(blank_scale_report)
     notes = " ".join(blank_scale_report.reliability.notes)
     assert f"Alpha of {BLANK_SCALE} could not be computed" in notes and "KM01" in notes
     assert blank_scale_report.cfa.status == "not computed"
@@ -378,8 +366,145 @@ def test_small_organisation_is_not_named_as_a_group(demo, bank):
     assert rep.invariance.values["min_group_n"] == 5  # raised to min_n for organisations
     assert SMALL_ORG.split()[0] not in report_to_json(rep)
     assert SMALL_ORG.split()[0] not in render_html(rep)
-    assert sum(rep.meta["group_sizes"].values()) == rep.meta["n_respondents"]
-    assert "not named" in " ".join(rep.invariance.notes)
+    sizes = rep.meta["group_sizes"]
+    shown = {k: v for k, v in sizes.items() if v is not None}
+    assert 4 not in shown.values()
+    # the total less the sizes shown is not the small organisation's 4: the next smallest
+    # (Ivystone ICB place, 6) is withheld with it
+    assert rep.meta["n_respondents"] - sum(shown.values()) == 4 + 6
+    assert "Ivystone ICB place" not in sizes
+    assert [k for k, v in sizes.items() if v is None] == [
+        "1 group of fewer than 5 left out, and 1 other group withheld so that the total less the groups shown "
+        "does not give its size"]
+    notes = " ".join(rep.invariance.notes)
+    assert "not named" in notes
+    assert "(n = 6)" not in notes
+
+
+def _numbers(obj):
+    """Every number in a JSON document (bools excluded)."""
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from _numbers(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _numbers(v)
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        yield obj
+
+
+@pytest.fixture(scope="module")
+def hidden(demo, bank):
+    """The small organisation's own figures, per scale: rwg(j) and respondents with a scale score."""
+    from acap.aggregate import rwg_j, uniform_null_variance
+    from acap.scoring import score
+
+    s = score(demo, bank)
+    orgs = s.background["organisation"].reset_index(drop=True)
+    out = {}
+    for f, its in bank.scale_map.items():
+        r = rwg_j(s.items[its].reset_index(drop=True), orgs, uniform_null_variance(7))
+        n = int(s.scales[f].notna().reset_index(drop=True)[orgs == SMALL_ORG].sum())
+        out[f] = (float(r[SMALL_ORG]), n, r.drop(SMALL_ORG))
+    return out
+
+
+def test_no_figure_of_the_small_organisation(report, hidden):
+    doc = json.loads(report_to_json(report))
+    agg = doc["sections"]["aggregation"]
+    rwg = report.aggregation.tables["rwg_j"]
+    scales = report.aggregation.tables["scales"]
+    everything = list(_numbers(doc))
+    for f, (own, n, others) in hidden.items():
+        # the summaries are of the organisations listed, not of all twelve
+        listed = rwg[f].dropna()
+        assert scales.loc[f, "rwg_j_min"] == pytest.approx(listed.min(), abs=1e-12), f
+        assert scales.loc[f, "rwg_j_median"] == pytest.approx(listed.median(), abs=1e-12), f
+        assert scales.loc[f, "pct_orgs_rwg_ok"] == pytest.approx((listed >= RWG_J).mean() * 100), f
+        assert np.allclose(np.sort(listed), np.sort(others.dropna())), f
+        # its rwg(j) appears nowhere (unless another organisation happens to share it)
+        if not np.isclose(others, own, rtol=0, atol=1e-12).any():
+            row = [v for v in _numbers(agg["tables"]["scales"]["records"][list(scales.index).index(f)])]
+            assert not np.isclose(row, own, rtol=0, atol=1e-12).any(), f
+            if own not in (0.0, 1.0):  # a distinctive value: nowhere in the whole report
+                assert not np.isclose(everything, own, rtol=0, atol=1e-12).any(), f
+        assert n < 5, f
+    # the demo case this test is about: its rwg(j) on recognising value (0, truncated) was the minimum
+    own, _, others = hidden["recognising_value"]
+    assert own == 0.0 and others.min() > 0.7
+    assert scales.loc["recognising_value", "rwg_j_min"] > 0.7
+    assert (scales["pct_orgs_rwg_ok"] == 100).all()  # every organisation listed is at .70 or above
+    # nor its n: no count in the section is the small organisation's
+    small_n = {n for _, n, _ in hidden.values()} | {4}
+    assert not small_n & {v for v in _numbers(agg) if float(v).is_integer()}
+
+
+def test_icc_k_times_organisations_is_the_shown_n(report, demo, bank):
+    from acap.pipeline import score_and_aggregate
+
+    org = score_and_aggregate(demo, bank).organisations
+    table = org.table  # what organisations/results.csv holds
+    shown_n = table.loc[~table["suppressed"], "n"].groupby(level="scale").sum()
+    scales = report.aggregation.tables["scales"]
+    public = org.public_reliability()  # what aggregation/icc.csv holds
+    for f in scales.index:
+        assert scales.loc[f, "k"] * scales.loc[f, "n_organisations"] == pytest.approx(shown_n[f], abs=1e-9), f
+        for ours, theirs in (("icc1", "icc1"), ("icc2", "icc2"), ("icc_F", "F"), ("icc_p", "p"),
+                             ("k", "mean_group_size"), ("n_organisations", "n_groups")):
+            assert scales.loc[f, ours] == pytest.approx(public.loc[f, theirs], rel=1e-9, abs=1e-12), (f, ours)
+    # over all twelve the ICCs would differ: the small organisation really is left out
+    assert not np.allclose(org.reliability.loc[scales.index, "icc1"], scales["icc1"], rtol=0, atol=1e-9)
+
+
+def test_verdict_uses_the_shown_organisations(report):
+    agg = report.aggregation.tables["scales"]
+    v = report.verdicts
+    for col in ("rwg_j_median", "icc1", "icc2"):
+        assert v[col].tolist() == agg.loc[v.index, col].tolist(), col
+    assert "over the 11 organisations with at least 5 respondents" in v.loc["acquisition", "summary"]
+    notes = " ".join(report.aggregation.notes)
+    assert "1 organisation with fewer than 5 respondents with a score on the scale is left out" in notes
+
+
+def test_group_sizes_never_give_a_small_group():
+    from acap.validate import _group_sizes
+
+    # a single small group: neither its count nor the total less the shown sizes gives it
+    g = pd.Series(["a"] * 6 + ["b"] * 7 + ["c"] * 9 + ["d"] * 3)
+    sizes = _group_sizes(g, True, 5)
+    assert sizes == {"c": 9, "b": 7, "1 group of fewer than 5 left out, and 1 other group withheld so that the "
+                                     "total less the groups shown does not give its size": None}
+    # two small groups with 5 together are pooled, with their count
+    g2 = pd.Series(["a"] * 6 + ["b"] * 7 + ["c"] * 2 + ["d"] * 3)
+    assert _group_sizes(g2, True, 5) == {"b": 7, "a": 6, "2 groups of fewer than 5, not named": 5}
+    # two small groups with 3 together: the count would be a small cell; one more group is withheld
+    g3 = pd.Series(["a"] * 6 + ["b"] * 7 + ["c"] * 1 + ["d"] * 2)
+    assert list(_group_sizes(g3, True, 5).values()) == [7, None]
+    # role groups are not subject to the rule
+    assert _group_sizes(g, False, 5)["d"] == 3
+    # any configuration: what is withheld is at least two groups holding min_n or more (or everyone)
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        min_n = int(rng.integers(2, 8))
+        n = rng.integers(1, 15, size=int(rng.integers(1, 7)))
+        labels = np.repeat([f"g{i}" for i in range(len(n))], n)
+        sizes = _group_sizes(pd.Series(labels), True, min_n)
+        named = {k: v for k, v in sizes.items() if k.startswith("g")}
+        assert all(v >= min_n for v in named.values())
+        held = [c for i, c in enumerate(n) if f"g{i}" not in named]
+        pooled = [v for k, v in sizes.items() if not k.startswith("g")]
+        if not held:
+            assert not pooled
+            continue
+        assert pooled and len(pooled) == 1
+        assert len(held) >= 2 and sum(held) >= min_n or len(named) == 0, (n, min_n, sizes)
+        # a count is shown only for two or more small groups holding min_n or more
+        if pooled[0] is not None:
+            assert len(held) >= 2 and sum(held) >= min_n and max(held) < min_n
+            assert pooled[0] == sum(held)
+        # no small group's own n is shown when it is the only one
+        if (n < min_n).sum() == 1:
+            assert pooled[0] is None
 
 
 # ---- bad input is refused ------------------------------------------------------------------------------
