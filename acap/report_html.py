@@ -462,200 +462,16 @@ def render_html(report) -> str:
         out.append(f'<p class="status">The whole-instrument findings could not be shown: {_esc(exc)}</p>')
     out.append("</section>")
 
-    # 1 items
-    start = len(out)
-    try:
-        it = report.items
-        desc = it.tables["descriptives"]
-        out.append('<section aria-labelledby="items"><h2 id="items">1. Items: answers, missingness, floor and ceiling</h2>')
-        out.append(_status(it) + _notes(it))
+    # numbered sections: one that cannot be rendered is replaced by a note, the page carries on
+    for anchor, title, build in _SECTIONS:
         try:
-            out.append(_figure(_svg(figure_item_distributions(report)),
-                               "Stacked bar chart, one bar per item grouped by scale, showing the share of respondents "
-                               "choosing each answer from lowest to highest, don't know and skipped. "
-                               + _distribution_alt(desc, report.model),
-                               "Figure 1. Answers to each item (after reverse-keying), with don't know and skipped."))
-        except Exception as exc:  # noqa: BLE001 - a figure that fails must not sink the report
-            out.append(f'<p class="status">Figure 1 could not be drawn: {_esc(exc)}</p>')
-        flagged = desc[(desc["flag"] != "") & desc["in_model"]]
-        if len(flagged):
-            out.append(f'<p class="note">Items with more than 15% at the lowest or highest answer: '
-                       f'{_esc(", ".join(f"{i} ({f})" for i, f in flagged["flag"].items()))}.</p>')
-        out.append(_table(desc.assign(scale=[labels.get(s, s) for s in desc["scale"]]),
-                          "Table 1. Item descriptives (reverse-keyed items after reversing)",
-                          cols=["scale", "reverse", "n", "pct_skipped", "pct_dont_know", "mean", "sd", "skew",
-                                "pct_floor", "pct_ceiling", "flag", "text"], wide=True))
-        out.append(_table(it.tables["missing_per_respondent"], "Table 2. Respondents by number of model items missing "
-                          "(skipped or don't know)"))
+            parts = build(report, labels)
+        except Exception as exc:  # noqa: BLE001 - a section that cannot be shown must not sink the page
+            out.append(_failed_section(anchor, title, exc))
+            continue
+        out.append(f'<section aria-labelledby="{anchor}"><h2 id="{anchor}">{_esc(title)}</h2>')
+        out.extend(parts)
         out.append("</section>")
-    except Exception as exc:  # noqa: BLE001 - a section that cannot be shown must not sink the page
-        del out[start:]
-        out.append(_failed_section('items', '1. Items: answers, missingness, floor and ceiling', exc))
-
-    # 2 reliability
-    start = len(out)
-    try:
-        rel = report.reliability
-        out.append('<section aria-labelledby="reliability"><h2 id="reliability">2. Reliability per scale</h2>')
-        out.append(_status(rel) + _notes(rel))
-        rs = rel.tables.get("scales")
-        if rs is not None and len(rs):
-            rs2 = rs.copy()
-            rs2.index = [labels.get(i, i) for i in rs2.index]
-            rs2.index.name = "scale"
-            out.append(_table(rs2, "Table 3. Reliability per scale (alpha with Feldt 95% CI)",
-                              cols=["n_items", "alpha", "alpha_lower", "alpha_upper", "std_alpha", "g6", "average_r",
-                                    "omega_total", "min_item_rest", "n_items_low_r", "pct_floor", "pct_ceiling"], wide=True))
-        ri = rel.tables.get("items")
-        if ri is not None and len(ri):
-            out.append(_table(ri, "Table 4. Item analysis: item-rest correlation and alpha if the item is dropped",
-                              cols=["n", "r_cor", "r_drop", "alpha_if_deleted", "flag"], labels=labels))
-        g = rel.tables.get("general")
-        if g is not None and len(g):
-            out.append(_table(g, "Table 5. Omega of the whole bank (Schmid-Leiman)"))
-        out.append("</section>")
-    except Exception as exc:  # noqa: BLE001 - a section that cannot be shown must not sink the page
-        del out[start:]
-        out.append(_failed_section('reliability', '2. Reliability per scale', exc))
-
-    # 3 adequacy
-    start = len(out)
-    try:
-        adq = report.adequacy
-        out.append('<section aria-labelledby="adequacy"><h2 id="adequacy">3. Sampling adequacy</h2>')
-        out.append(_status(adq) + _notes(adq))
-        a = adq.values
-        if "kmo" in a:
-            out.append(f"<p>Overall KMO = <strong>{_num(a['kmo'])}</strong> ({_esc(a.get('kmo_label', ''))}; "
-                       f"Kaiser 1974: ≥ .60 adequate, ≥ .80 meritorious).")
-        if "bartlett_chi2" in a:
-            out.append(f" Bartlett's test: χ²({a['bartlett_df']}) = {a['bartlett_chi2']:,.1f}, "
-                       f"p {'< .001' if a['bartlett_p'] < .001 else '= ' + _num(a['bartlett_p'], 'p')}, n = {a['bartlett_n']}.</p>")
-        k = adq.tables.get("kmo_items")
-        if k is not None:
-            low = k[k["msa"] < 0.60]
-            out.append(f'<p class="note">Items with MSA below .60: {_esc(", ".join(low.index) if len(low) else "none")}. '
-                       f'Lowest item MSA {_num(k["msa"].min())} ({_esc(k["msa"].dropna().idxmin() if k["msa"].notna().any() else "–")}).</p>')
-            for c0 in range(0, len(k), 15):
-                part = k.iloc[c0:c0 + 15]
-                out.append(_table(part[["msa"]].T, f"Table 6{'abcdefgh'[c0 // 15]}. MSA per item ({part.index[0]} to "
-                                  f"{part.index[-1]})", index_header="Statistic", labels={"msa": "MSA"}))
-        out.append("</section>")
-    except Exception as exc:  # noqa: BLE001 - a section that cannot be shown must not sink the page
-        del out[start:]
-        out.append(_failed_section('adequacy', '3. Sampling adequacy', exc))
-
-    # 4 retention
-    start = len(out)
-    try:
-        ret = report.retention
-        out.append('<section aria-labelledby="retention"><h2 id="retention">4. How many factors</h2>')
-        out.append(_status(ret) + _notes(ret))
-        rv = ret.values
-        if "pa_n_factors" in rv:
-            out.append(f"<p>Parallel analysis suggests <strong>{rv['pa_n_factors']} factors</strong> and "
-                       f"{rv['pa_n_components']} components; Velicer's MAP suggests <strong>{rv.get('map_n_factors', '–')}"
-                       f"</strong> (MAP with fourth powers: {rv.get('map4_n_factors', '–')}). The model has "
-                       f"{report.meta['n_scales']} factors.</p>")
-            try:
-                out.append(_figure(_svg(figure_scree(report)),
-                                   "Line chart of eigenvalues by factor number: observed factor and component eigenvalues "
-                                   "against the 95th percentile of eigenvalues from random data. "
-                                   f"{rv['pa_n_factors']} observed factor eigenvalues lie above the random line.",
-                                   "Figure 2. Scree plot with parallel analysis."))
-            except Exception as exc:  # noqa: BLE001
-                out.append(f'<p class="status">Figure 2 could not be drawn: {_esc(exc)}</p>')
-        ev = ret.tables.get("eigenvalues")
-        if ev is not None:
-            show = [c for c in ("fa_observed", "fa_simulated_q", "pc_observed", "pc_simulated_q") if c in ev.columns]
-            out.append(_table(ev[show].iloc[:min(len(ev), 15)], "Table 7. Eigenvalues, first 15"))
-        mp = ret.tables.get("map")
-        if mp is not None:
-            shown = mp.apply(lambda col: col.map(lambda z: f"{z:.4f}")).T
-            out.append(_table(shown, "Table 8. Velicer's MAP by number of components (smaller is better)", wide=True,
-                              index_header="Statistic", labels={"map": "MAP (squared)", "map4": "MAP (4th power)"}))
-        out.append("</section>")
-    except Exception as exc:  # noqa: BLE001 - a section that cannot be shown must not sink the page
-        del out[start:]
-        out.append(_failed_section('retention', '4. How many factors', exc))
-
-    # 5 EFA
-    start = len(out)
-    try:
-        ef = report.efa
-        out.append('<section aria-labelledby="efa"><h2 id="efa">5. Exploratory factor analysis</h2>')
-        out.append(_status(ef) + _notes(ef))
-        if "loadings" in ef.tables:
-            try:
-                out.append(_figure(_svg(figure_loadings(report)),
-                                   f"Heatmap of pattern loadings of {report.meta['n_items']} items on "
-                                   f"{ef.values['n_factors']} factors, items grouped by scale; blue is positive, red "
-                                   "negative; loadings of .30 or more are printed. " + _loadings_alt(ef, report.model, labels),
-                                   "Figure 3. EFA pattern loadings (minres, oblimin)."))
-            except Exception as exc:  # noqa: BLE001
-                out.append(f'<p class="status">Figure 3 could not be drawn: {_esc(exc)}</p>')
-            out.append(_table(ef.tables["scale_recovery"], "Table 9. Does each scale load on one factor?", labels=labels))
-            out.append(_table(ef.tables["phi"], "Table 10. Factor correlations", index_header="Factor"))
-        out.append("</section>")
-    except Exception as exc:  # noqa: BLE001 - a section that cannot be shown must not sink the page
-        del out[start:]
-        out.append(_failed_section('efa', '5. Exploratory factor analysis', exc))
-
-    # 6 CFA
-    start = len(out)
-    try:
-        cf = report.cfa
-        out.append('<section aria-labelledby="cfa"><h2 id="cfa">6. Confirmatory factor analysis</h2>')
-        out.append(_status(cf) + _notes(cf))
-        if "fit" in cf.tables:
-            out.append(f"<p>Verdict on fit: {_badge(cf.values['verdict'])} ({cf.values['criteria_met']} of the 4 Hu & "
-                       f"Bentler criteria met). χ²({_num(cf.values['df'], 'df')}) = {cf.values['chisq']:,.1f}, "
-                       f"p {'< .001' if cf.values['pvalue'] < .001 else '= ' + _num(cf.values['pvalue'], 'p')}.</p>")
-            out.append(_table(cf.tables["criteria"], "Table 11. Fit against the thresholds", cols=["value", "threshold", "met"]))
-            out.append(_table(cf.tables["loadings"], "Table 12. Loadings (unstandardised with SE, and standardised)",
-                              labels=labels))
-            mi = cf.tables.get("modification_indices")
-            if mi is not None and len(mi):
-                out.append('<p class="note">The largest modification indices: the expected drop in chi-square if the '
-                           'parameter were freed (=~ a cross-loading, ~~ a residual covariance). Free a parameter only '
-                           'for a substantive reason.</p>')
-                out.append(_table(mi, "Table 13. Largest modification indices", labels=labels))
-        out.append("</section>")
-    except Exception as exc:  # noqa: BLE001 - a section that cannot be shown must not sink the page
-        del out[start:]
-        out.append(_failed_section('cfa', '6. Confirmatory factor analysis', exc))
-
-    # 7 invariance
-    start = len(out)
-    try:
-        iv = report.invariance
-        out.append('<section aria-labelledby="invariance"><h2 id="invariance">7. Invariance across role groups</h2>')
-        out.append(_status(iv) + _notes(iv))
-        if "summary" in iv.tables:
-            ivs = iv.tables["summary"]
-            if "note" in ivs.columns and not ivs["note"].astype(str).str.strip().any():
-                ivs = ivs.drop(columns="note")
-            out.append(_table(ivs, "Table 14. Measurement invariance per scale",
-                              badges=("level",), labels=labels, wide=True))
-        out.append("</section>")
-    except Exception as exc:  # noqa: BLE001 - a section that cannot be shown must not sink the page
-        del out[start:]
-        out.append(_failed_section('invariance', '7. Invariance across role groups', exc))
-
-    # 8 aggregation
-    start = len(out)
-    try:
-        ag = report.aggregation
-        out.append('<section aria-labelledby="aggregation"><h2 id="aggregation">8. Aggregation to organisations</h2>')
-        out.append(_status(ag) + _notes(ag))
-        if "scales" in ag.tables:
-            out.append(_table(ag.tables["scales"], "Table 15. Agreement within and reliability between organisations",
-                              cols=["n_organisations", "rwg_j_median", "rwg_j_min", "pct_orgs_rwg_ok", "icc1", "icc2",
-                                    "icc_F", "icc_p", "k"], labels=labels, wide=True))
-        out.append("</section>")
-    except Exception as exc:  # noqa: BLE001 - a section that cannot be shown must not sink the page
-        del out[start:]
-        out.append(_failed_section('aggregation', '8. Aggregation to organisations', exc))
 
     # thresholds and reproduce
     th = report.thresholds
@@ -679,6 +495,189 @@ def render_html(report) -> str:
             f"<title>{_esc(m['title'])}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n{body}\n"
             f"<footer>Generated by acap {_esc(m['acap_version'])} on {_esc(m['date'])}. Data sha256 "
             f"{_esc(m['data_sha256'])}.</footer>\n</main>\n</body>\n</html>\n")
+
+
+def _section_items(report, labels: dict) -> list[str]:
+    """Section "1. Items: answers, missingness, floor and ceiling": its HTML after the heading."""
+    out: list[str] = []
+    it = report.items
+    desc = it.tables["descriptives"]
+    out.append(_status(it) + _notes(it))
+    try:
+        out.append(_figure(_svg(figure_item_distributions(report)),
+                           "Stacked bar chart, one bar per item grouped by scale, showing the share of respondents "
+                           "choosing each answer from lowest to highest, don't know and skipped. "
+                           + _distribution_alt(desc, report.model),
+                           "Figure 1. Answers to each item (after reverse-keying), with don't know and skipped."))
+    except Exception as exc:  # noqa: BLE001 - a figure that fails must not sink the report
+        out.append(f'<p class="status">Figure 1 could not be drawn: {_esc(exc)}</p>')
+    flagged = desc[(desc["flag"] != "") & desc["in_model"]]
+    if len(flagged):
+        out.append(f'<p class="note">Items with more than 15% at the lowest or highest answer: '
+                   f'{_esc(", ".join(f"{i} ({f})" for i, f in flagged["flag"].items()))}.</p>')
+    out.append(_table(desc.assign(scale=[labels.get(s, s) for s in desc["scale"]]),
+                      "Table 1. Item descriptives (reverse-keyed items after reversing)",
+                      cols=["scale", "reverse", "n", "pct_skipped", "pct_dont_know", "mean", "sd", "skew",
+                            "pct_floor", "pct_ceiling", "flag", "text"], wide=True))
+    out.append(_table(it.tables["missing_per_respondent"], "Table 2. Respondents by number of model items missing "
+                      "(skipped or don't know)"))
+    return out
+
+
+def _section_reliability(report, labels: dict) -> list[str]:
+    """Section "2. Reliability per scale": its HTML after the heading."""
+    out: list[str] = []
+    rel = report.reliability
+    out.append(_status(rel) + _notes(rel))
+    rs = rel.tables.get("scales")
+    if rs is not None and len(rs):
+        rs2 = rs.copy()
+        rs2.index = [labels.get(i, i) for i in rs2.index]
+        rs2.index.name = "scale"
+        out.append(_table(rs2, "Table 3. Reliability per scale (alpha with Feldt 95% CI)",
+                          cols=["n_items", "alpha", "alpha_lower", "alpha_upper", "std_alpha", "g6", "average_r",
+                                "omega_total", "min_item_rest", "n_items_low_r", "pct_floor", "pct_ceiling"], wide=True))
+    ri = rel.tables.get("items")
+    if ri is not None and len(ri):
+        out.append(_table(ri, "Table 4. Item analysis: item-rest correlation and alpha if the item is dropped",
+                          cols=["n", "r_cor", "r_drop", "alpha_if_deleted", "flag"], labels=labels))
+    g = rel.tables.get("general")
+    if g is not None and len(g):
+        out.append(_table(g, "Table 5. Omega of the whole bank (Schmid-Leiman)"))
+    return out
+
+
+def _section_adequacy(report, labels: dict) -> list[str]:
+    """Section "3. Sampling adequacy": its HTML after the heading."""
+    out: list[str] = []
+    adq = report.adequacy
+    out.append(_status(adq) + _notes(adq))
+    a = adq.values
+    if "kmo" in a:
+        out.append(f"<p>Overall KMO = <strong>{_num(a['kmo'])}</strong> ({_esc(a.get('kmo_label', ''))}; "
+                   f"Kaiser 1974: ≥ .60 adequate, ≥ .80 meritorious).")
+    if "bartlett_chi2" in a:
+        out.append(f" Bartlett's test: χ²({a['bartlett_df']}) = {a['bartlett_chi2']:,.1f}, "
+                   f"p {'< .001' if a['bartlett_p'] < .001 else '= ' + _num(a['bartlett_p'], 'p')}, n = {a['bartlett_n']}.</p>")
+    k = adq.tables.get("kmo_items")
+    if k is not None:
+        low = k[k["msa"] < 0.60]
+        out.append(f'<p class="note">Items with MSA below .60: {_esc(", ".join(low.index) if len(low) else "none")}. '
+                   f'Lowest item MSA {_num(k["msa"].min())} ({_esc(k["msa"].dropna().idxmin() if k["msa"].notna().any() else "–")}).</p>')
+        for c0 in range(0, len(k), 15):
+            part = k.iloc[c0:c0 + 15]
+            out.append(_table(part[["msa"]].T, f"Table 6{'abcdefgh'[c0 // 15]}. MSA per item ({part.index[0]} to "
+                              f"{part.index[-1]})", index_header="Statistic", labels={"msa": "MSA"}))
+    return out
+
+
+def _section_retention(report, labels: dict) -> list[str]:
+    """Section "4. How many factors": its HTML after the heading."""
+    out: list[str] = []
+    ret = report.retention
+    out.append(_status(ret) + _notes(ret))
+    rv = ret.values
+    if "pa_n_factors" in rv:
+        out.append(f"<p>Parallel analysis suggests <strong>{rv['pa_n_factors']} factors</strong> and "
+                   f"{rv['pa_n_components']} components; Velicer's MAP suggests <strong>{rv.get('map_n_factors', '–')}"
+                   f"</strong> (MAP with fourth powers: {rv.get('map4_n_factors', '–')}). The model has "
+                   f"{report.meta['n_scales']} factors.</p>")
+        try:
+            out.append(_figure(_svg(figure_scree(report)),
+                               "Line chart of eigenvalues by factor number: observed factor and component eigenvalues "
+                               "against the 95th percentile of eigenvalues from random data. "
+                               f"{rv['pa_n_factors']} observed factor eigenvalues lie above the random line.",
+                               "Figure 2. Scree plot with parallel analysis."))
+        except Exception as exc:  # noqa: BLE001
+            out.append(f'<p class="status">Figure 2 could not be drawn: {_esc(exc)}</p>')
+    ev = ret.tables.get("eigenvalues")
+    if ev is not None:
+        show = [c for c in ("fa_observed", "fa_simulated_q", "pc_observed", "pc_simulated_q") if c in ev.columns]
+        out.append(_table(ev[show].iloc[:min(len(ev), 15)], "Table 7. Eigenvalues, first 15"))
+    mp = ret.tables.get("map")
+    if mp is not None:
+        shown = mp.apply(lambda col: col.map(lambda z: f"{z:.4f}")).T
+        out.append(_table(shown, "Table 8. Velicer's MAP by number of components (smaller is better)", wide=True,
+                          index_header="Statistic", labels={"map": "MAP (squared)", "map4": "MAP (4th power)"}))
+    return out
+
+
+def _section_efa(report, labels: dict) -> list[str]:
+    """Section "5. Exploratory factor analysis": its HTML after the heading."""
+    out: list[str] = []
+    ef = report.efa
+    out.append(_status(ef) + _notes(ef))
+    if "loadings" in ef.tables:
+        try:
+            out.append(_figure(_svg(figure_loadings(report)),
+                               f"Heatmap of pattern loadings of {report.meta['n_items']} items on "
+                               f"{ef.values['n_factors']} factors, items grouped by scale; blue is positive, red "
+                               "negative; loadings of .30 or more are printed. " + _loadings_alt(ef, report.model, labels),
+                               "Figure 3. EFA pattern loadings (minres, oblimin)."))
+        except Exception as exc:  # noqa: BLE001
+            out.append(f'<p class="status">Figure 3 could not be drawn: {_esc(exc)}</p>')
+        out.append(_table(ef.tables["scale_recovery"], "Table 9. Does each scale load on one factor?", labels=labels))
+        out.append(_table(ef.tables["phi"], "Table 10. Factor correlations", index_header="Factor"))
+    return out
+
+
+def _section_cfa(report, labels: dict) -> list[str]:
+    """Section "6. Confirmatory factor analysis": its HTML after the heading."""
+    out: list[str] = []
+    cf = report.cfa
+    out.append(_status(cf) + _notes(cf))
+    if "fit" in cf.tables:
+        out.append(f"<p>Verdict on fit: {_badge(cf.values['verdict'])} ({cf.values['criteria_met']} of the 4 Hu & "
+                   f"Bentler criteria met). χ²({_num(cf.values['df'], 'df')}) = {cf.values['chisq']:,.1f}, "
+                   f"p {'< .001' if cf.values['pvalue'] < .001 else '= ' + _num(cf.values['pvalue'], 'p')}.</p>")
+        out.append(_table(cf.tables["criteria"], "Table 11. Fit against the thresholds", cols=["value", "threshold", "met"]))
+        out.append(_table(cf.tables["loadings"], "Table 12. Loadings (unstandardised with SE, and standardised)",
+                          labels=labels))
+        mi = cf.tables.get("modification_indices")
+        if mi is not None and len(mi):
+            out.append('<p class="note">The largest modification indices: the expected drop in chi-square if the '
+                       'parameter were freed (=~ a cross-loading, ~~ a residual covariance). Free a parameter only '
+                       'for a substantive reason.</p>')
+            out.append(_table(mi, "Table 13. Largest modification indices", labels=labels))
+    return out
+
+
+def _section_invariance(report, labels: dict) -> list[str]:
+    """Section "7. Invariance across role groups": its HTML after the heading."""
+    out: list[str] = []
+    iv = report.invariance
+    out.append(_status(iv) + _notes(iv))
+    if "summary" in iv.tables:
+        ivs = iv.tables["summary"]
+        if "note" in ivs.columns and not ivs["note"].astype(str).str.strip().any():
+            ivs = ivs.drop(columns="note")
+        out.append(_table(ivs, "Table 14. Measurement invariance per scale",
+                          badges=("level",), labels=labels, wide=True))
+    return out
+
+
+def _section_aggregation(report, labels: dict) -> list[str]:
+    """Section "8. Aggregation to organisations": its HTML after the heading."""
+    out: list[str] = []
+    ag = report.aggregation
+    out.append(_status(ag) + _notes(ag))
+    if "scales" in ag.tables:
+        out.append(_table(ag.tables["scales"], "Table 15. Agreement within and reliability between organisations",
+                          cols=["n_organisations", "rwg_j_median", "rwg_j_min", "pct_orgs_rwg_ok", "icc1", "icc2",
+                                "icc_F", "icc_p", "k"], labels=labels, wide=True))
+    return out
+
+
+_SECTIONS = (
+    ("items", "1. Items: answers, missingness, floor and ceiling", _section_items),
+    ("reliability", "2. Reliability per scale", _section_reliability),
+    ("adequacy", "3. Sampling adequacy", _section_adequacy),
+    ("retention", "4. How many factors", _section_retention),
+    ("efa", "5. Exploratory factor analysis", _section_efa),
+    ("cfa", "6. Confirmatory factor analysis", _section_cfa),
+    ("invariance", "7. Invariance across role groups", _section_invariance),
+    ("aggregation", "8. Aggregation to organisations", _section_aggregation),
+)
 
 
 def _failed_section(anchor: str, title: str, exc: Exception) -> str:
