@@ -15,8 +15,10 @@ import pytest
 
 import acap.factor as af
 from acap.errors import AcapInputError
+from acap.factor import retention
 from acap.factor.retention import (_ColumnResampler, _one_factor_values,
-                                   _one_factor_values_exact, _wishart_corr)
+                                   _one_factor_values_exact, _wishart_build, _wishart_corr,
+                                   _wishart_draw)
 
 FIX = Path(__file__).parent / "fixtures" / "efa"
 RET = Path(__file__).parent / "fixtures" / "retention"
@@ -142,6 +144,68 @@ def test_parallel_results_do_not_depend_on_threads(sim):
     from_r = af.parallel_analysis(sim.corr(), n_obs=len(sim), n_iter=40, seed=7, n_jobs=2)
     np.testing.assert_allclose(from_r.eigenvalues["pc_simulated"],
                                one.eigenvalues["pc_simulated"], rtol=0, atol=1e-12)
+
+
+def test_more_threads_than_chunks_and_cores_change_nothing(sim):
+    kw = {"n_iter": 30, "seed": 3}
+    one = af.parallel_analysis(sim, n_jobs=1, **kw)
+    for n_jobs in (3, 8):
+        many = af.parallel_analysis(sim, n_jobs=n_jobs, **kw)
+        pd.testing.assert_frame_equal(one.eigenvalues, many.eigenvalues, check_exact=True)
+
+
+def test_bad_data_found_after_the_threads_started_leaves_no_thread(sim):
+    """Raw data start the simulated replicates before the data are checked: a refusal must
+    stop them, not leave them running or hanging."""
+    import threading
+
+    before = threading.active_count()
+    bad = sim.copy()
+    bad["x02"] = 3.0  # a constant column, found by the data check
+    with pytest.raises(AcapInputError, match="constant"):
+        af.parallel_analysis(bad, n_iter=400, seed=1, n_jobs=2)
+    assert threading.active_count() == before
+
+
+def test_compiled_wishart_matrices_equal_the_numpy_construction():
+    z, chi = _wishart_draw(np.random.default_rng(8), 500, 9, 12)
+    rs = retention._kernels().wishart_matrices(z, chi)
+    np.testing.assert_allclose(rs, _wishart_build(z, chi), rtol=0, atol=1e-14)
+    pcv, fav, ok = retention._kernels().replicates(rs, True)
+    assert ok.all()
+    np.testing.assert_allclose(pcv, np.linalg.eigvalsh(rs)[:, ::-1], rtol=0, atol=1e-13)
+    np.testing.assert_allclose(fav, _one_factor_values(rs), rtol=0, atol=1e-9)
+
+
+def test_replicates_the_kernels_leave_are_computed_another_way(monkeypatch):
+    """What the compiled routines report unsolved gets LAPACK's eigenvalues and psych's
+    optimiser: the same numbers, up to the optimiser's tolerance."""
+    rs = _wishart_corr(np.random.default_rng(6), 300, 6, 7)
+    kernels = retention._kernels()
+    good_pc, good_fa, _ = kernels.replicates(rs, True)
+
+    class Failing:
+        def __getattr__(self, name):
+            return getattr(kernels, name)
+
+        @staticmethod
+        def replicates(rs, want_fa):
+            pcv, fav, ok = kernels.replicates(rs, want_fa)
+            pcv[1::2] = np.nan  # garbage where unsolved, as the kernels may leave it
+            ok[1::2] = False
+            return pcv, fav, ok
+
+        @staticmethod
+        def one_factor_batch(rs, top):
+            values, ok = kernels.one_factor_batch(rs, top)
+            ok[:] = False
+            return values, ok
+
+    monkeypatch.setattr(retention, "_kernels", lambda: Failing())
+    pcv, fav = retention._replicate_values(rs, want_fa=True, solver="newton")
+    np.testing.assert_allclose(pcv, good_pc, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(fav, good_fa, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(_one_factor_values(rs), good_fa, rtol=0, atol=1e-4)
 
 
 def test_wishart_correlations_match_normal_data():

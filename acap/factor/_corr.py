@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from acap.errors import AcapInputError
 from acap.itemdata import numeric_items
@@ -125,8 +126,16 @@ def as_corr(data, *, n_obs=None, is_corr=None, what: str = "data", min_items: in
     a correlation matrix) must also have at least 3 rows, no constant item, at least 2
     answers per item, and every pair of items observed together.
     """
-    # Numbers first; constant columns and missing cells are refused only for raw scores.
-    frame = numeric_items(data, what, min_items=min_items, min_answers=0, allow_constant=True)
+    # Numbers first; constant columns and missing cells are refused only for raw scores. A
+    # table that is not square cannot be a correlation matrix: one check with the raw rules.
+    shape = np.shape(data) if isinstance(data, (np.ndarray, pd.DataFrame)) else ()
+    raw_only = is_corr is False or (is_corr is None and len(shape) == 2
+                                    and shape[0] != shape[1])
+    if raw_only:
+        frame = numeric_items(data, what, min_items=min_items, min_rows=3)
+    else:
+        frame = numeric_items(data, what, min_items=min_items, min_answers=0,
+                              allow_constant=True)
     arr = frame.to_numpy()
     names = list(frame.columns)
     if is_corr is None:
@@ -139,7 +148,8 @@ def as_corr(data, *, n_obs=None, is_corr=None, what: str = "data", min_items: in
             raise AcapInputError(f"n_obs must be at least 2, got {n_obs}", what)
         return CorrInput(r=(arr + arr.T) / 2, names=names,
                          n_obs=None if n_obs is None else float(n_obs), np_obs=None)
-    arr = numeric_items(frame, what, min_items=min_items, min_rows=3).to_numpy()
+    if not raw_only:
+        arr = numeric_items(frame, what, min_items=min_items, min_rows=3).to_numpy()
     r, n = pairwise_corr(arr)
     if np.isnan(r).any():
         j, k = np.argwhere(np.isnan(r))[0]

@@ -9,26 +9,25 @@ quantile).
 
 Speed: normal data are not generated. The correlation matrix of N independent normal
 p-vectors is drawn directly from its exact distribution (the Bartlett decomposition of a
-Wishart matrix), which costs O(p^2) instead of O(Np) per replicate; the one-factor minres
-fits of all replicates are solved together by a batched Newton iteration (one LAPACK
-Cholesky solve per replicate and step; the products by R needed by the line search follow
-from the Newton equation). BLAS is limited to one thread. With two usable cores the
-replicates are split between two threads (numpy's batched eigenvalue routines release the
-GIL); all random numbers are drawn before the split and every replicate is solved on its
-own, so the results do not depend on the number of threads.
+Wishart matrix), which costs O(p^2) instead of O(Np) per replicate. Building each matrix,
+its eigenvalues and its one-factor minres fit (Newton's method, see
+:mod:`acap.factor._minres1`) run in compiled code without the GIL, with BLAS limited to one
+thread. With two usable cores the replicates are split between two threads; all random
+numbers are drawn before the split and every replicate is solved on its own, so the
+results do not depend on the number of threads.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.linalg import lapack
-from scipy.linalg.lapack import dsyevr as _syevr
 from threadpoolctl import ThreadpoolController
 
 from acap.errors import AcapInputError
@@ -99,285 +98,34 @@ class MAPResult:
     n_factors_map4: int
 
 
-# ---- batched one-factor minres ------------------------------------------------------------
+# ---- one-factor minres for the replicates -------------------------------------------------
 #
-# psych fits each replicate with optim(L-BFGS-B) over the uniquenesses psi in [0.005, 1],
-# starting from psi = 1 - SMC, with loadings l = leading eigenpair of R - diag(psi). The same
-# solutions are the minima over l of
-#     G(l) = 1/4 ||R - diag(psi(l)) - l l'||^2,   psi_i(l) = max(1 - l_i^2, 0.005),
-# i.e. the off-diagonal least-squares criterion plus, for an item whose communality would
-# pass psych's bound 1 - 0.005, the squared diagonal residual the bound leaves. G is smooth
-# in l, so all replicates can be solved together by Newton's method.
-
-_EPS = np.finfo(float).eps
-# Share of the simulated replicates the calling thread solves when two threads run: it also
-# computes the data's correlations, but the other thread waits for the GIL more (measured).
-_MAIN_SHARE = 0.5
-_HMAX = 1.0 - 0.005  # psych's lower bound on uniquenesses, as a bound on communalities
+# The fits are compiled (acap.factor._minres1: Newton's method on psych's criterion over the
+# loadings, without the GIL, so two threads really solve two halves at once). What the
+# compiled solver cannot fit (rare) is fitted by psych's own bounded optimiser.
 
 
-def _minres1_value(r0sq, q, h):
-    """G from ||R0||^2, q = l'R0 l and h = l^2 (batched)."""
-    ss = h.sum(-1)
-    g = r0sq - 2.0 * q + ss * ss - (h * h).sum(-1)
-    if h.max(initial=0.0) > _HMAX:  # psych's bound binds somewhere
-        over = np.maximum(h - _HMAX, 0.0)
-        g += (over * over).sum(-1)
-    return 0.25 * g
+
+def _kernels():
+    # Imported on the first parallel analysis, not with acap.factor: loading numba and the
+    # cached machine code takes ~0.5 s, compiling it the first time ~10 s.
+    from acap.factor import _minres1
+    return _minres1
 
 
-_posv = lapack.dposv
-_potrf = lapack.dpotrf
-
-
-def _posv_rows(mats: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Solve mats[i] x = rhs[i] by Cholesky for a stack of symmetric matrices (both overwritten).
-
-    LAPACK's posv one matrix at a time, in place on the Fortran-ordered view of each
-    C-ordered symmetric matrix (the same matrix), costs about 70% of numpy's batched LU solve
-    at p = 30 (positional arguments: f2py's keyword parsing is a measurable share), and
-    reports which matrices are not positive definite (info > 0), which the Newton iteration
-    needs anyway. Returns the solutions (``rhs`` itself) and the info codes.
-    """
-    rhs = np.ascontiguousarray(rhs)  # rows solved in place
-    info = np.array([_posv(m.T, r, 1, 1, 1)[2] for m, r in zip(mats, rhs)], dtype=np.intp)
-    return rhs, info
-
-
-def _not_pd(hess: np.ndarray) -> np.ndarray:
-    """Which of a stack of symmetric matrices fail a Cholesky factorisation (overwritten)."""
-    return np.array([_potrf(m.T, 1, 0, 1)[1] != 0 for m in hess], dtype=bool)
-
-
-def _hessian(ra: np.ndarray, la: np.ndarray, h: np.ndarray, ss: np.ndarray) -> np.ndarray:
-    """Hessian of G at loadings ``la`` (B, p): 2 l l' - R0 off the diagonal."""
-    b, p = la.shape
-    hess = np.multiply(la[:, :, None], la[:, None, :])
-    hess *= 2.0
-    hess -= ra
-    dg = ss - h
-    over = h > _HMAX
-    if over.any():
-        dg += np.where(over, 3.0 * h - _HMAX, 0.0)
-    hess.reshape(b, p * p)[:, ::p + 1] = dg  # the diagonal, written through a strided view
-    return hess
-
-
-def _newton_minres1(rs: np.ndarray, l: np.ndarray, max_iter: int = 100,
-                    tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
-    """Minimise G for every matrix of ``rs`` (B, p, p) from loadings ``l`` (B, p).
-
-    Newton steps with a backtracking (Armijo) line search; a Hessian that is not positive
-    definite is shifted until it is, so steps always descend and never stop at a saddle.
-    Returns the loadings and which replicates reached max |gradient| < ``tol``.
-
-    Only the Hessian needs R0 (R with a zero diagonal) itself: R0 l is carried along, and
-    for a step s solving H s = -g with H = 2 l l' - R0 off the diagonal and d on it,
-    R0 s = 2 l (l's) + (d - 2 l^2) s + g, so the line search and the next gradient cost O(p)
-    per replicate instead of a product by R0.
-    """
-    b, p, _ = rs.shape
-    ra = rs.copy()  # R0, for the replicates still iterating
-    ra.reshape(b, p * p)[:, ::p + 1] = 0.0
-    r0sq = np.einsum("bij,bij->b", ra, ra)
-    l = l.copy()
-    ok = np.zeros(b, dtype=bool)
-    act = np.arange(b)
-    la = l.copy()
-    rl = np.matmul(ra, la[:, :, None])[:, :, 0]
-    fin = np.zeros(b, dtype=bool)
-    for _ in range(max_iter):
-        h = la * la
-        ss = h.sum(-1, keepdims=True)
-        grad = la * (ss - h) - rl
-        any_over = h.max(initial=0.0) > _HMAX
-        if any_over:
-            grad += np.where(h > _HMAX, (h - _HMAX) * la, 0.0)
-        gmax = np.abs(grad).max(-1)
-        done = ~(gmax >= tol) | fin  # NaN counts as done; caught by the caller
-        if done.any():
-            l[act[done]] = la[done]
-            ok[act[done]] = np.isfinite(grad[done]).all(-1)
-            if done.all():
-                break
-            keep = ~done
-            act, la, ra, grad, h, ss, rl, r0sq = (
-                a[keep] for a in (act, la, ra, grad, h, ss, rl, r0sq))
-        n_act = len(act)
-        dg = ss - h
-        if any_over:
-            dg += np.where(h > _HMAX, 3.0 * h - _HMAX, 0.0)
-        hess = np.einsum("bi,bj->bij", 2.0 * la, la)
-        hess -= ra
-        hess.reshape(n_act, p * p)[:, ::p + 1] = dg  # the diagonal, through a strided view
-        step, info = _posv_rows(hess, np.negative(grad))
-        bad = np.flatnonzero(info)
-        if bad.size:
-            # Not positive definite: shift the diagonal past the most negative eigenvalue.
-            hb = np.multiply((2.0 * la[bad])[:, :, None], la[bad][:, None, :])
-            hb -= ra[bad]
-            hb.reshape(bad.size, p * p)[:, ::p + 1] = dg[bad]
-            # The smallest eigenvalue alone (LAPACK's subset driver, one matrix at a time).
-            lmin = np.minimum([_syevr(m, compute_v=0, range="I", il=1, iu=1)[0][0]
-                               for m in hb], 0.0)
-            sigma = 1e-3 - 1.5 * lmin
-            hs = hb.copy()
-            hs.reshape(bad.size, p * p)[:, ::p + 1] += sigma[:, None]
-            sb, ib = _posv_rows(hs, np.negative(grad[bad]))
-            if ib.any():  # rounding at the shift: a larger ridge, and LU
-                sigma = 1e-2 + 2.0 * np.abs(lmin)
-                hb.reshape(bad.size, p * p)[:, ::p + 1] += sigma[:, None]
-                sb = np.linalg.solve(hb, -grad[bad][:, :, None])[:, :, 0]
-            step[bad] = sb
-            dg[bad] += sigma[:, None]
-        # R0 s from the Newton equation (see above).
-        r0s = (2.0 * (la * step).sum(-1, keepdims=True)) * la + (dg - 2.0 * h) * step + grad
-        slope = (grad * step).sum(-1)
-        a0 = (la * rl).sum(-1)
-        a1 = (step * rl).sum(-1)
-        a2 = (step * r0s).sum(-1)
-        # G is evaluated as a sum of terms of size ~||R0||^2 that cancel: near the minimum a
-        # decrease is lost in rounding, so the Armijo test allows that much slack.
-        f0 = _minres1_value(r0sq, a0, h) + 64 * _EPS * (r0sq + ss[:, 0] ** 2)
-        lt = la + step
-        ft = _minres1_value(r0sq, a0 + 2.0 * a1 + a2, lt * lt)
-        fail = np.flatnonzero(~(ft <= f0 + 1e-4 * slope))
-        # A full Newton step on a positive definite Hessian that moves no loading by more
-        # than 1e-5 lands within ~1e-9 of the minimum (quadratic convergence): stop there
-        # rather than pay another factorisation to see the gradient vanish.
-        fin = np.abs(step).max(-1) < 1e-5
-        fin[fail] = False
-        fin[bad] = False
-        tt = np.ones(n_act)
-        t = 1.0
-        for _ in range(30):  # halve the step where it does not decrease G enough
-            if fail.size == 0:
-                break
-            t *= 0.5
-            tt[fail] = t
-            lf = la[fail] + t * step[fail]
-            lt[fail] = lf
-            ft = _minres1_value(r0sq[fail], a0[fail] + 2.0 * t * a1[fail] + t * t * a2[fail],
-                                lf * lf)
-            fail = fail[~(ft <= f0[fail] + 1e-4 * t * slope[fail])]
-        la = lt
-        rl = rl + tt[:, None] * r0s
-    else:
-        l[act] = la
-    # A converged point whose Hessian is not positive definite is a saddle, not a minimum.
-    conv = np.flatnonzero(ok)
-    if conv.size:
-        lc = l[conv]
-        hc = lc * lc
-        ra = rs[conv].copy()
-        ra.reshape(conv.size, p * p)[:, ::p + 1] = 0.0
-        ok[conv[_not_pd(_hessian(ra, lc, hc, hc.sum(-1, keepdims=True)))]] = False
-    return l, ok
-
-
-def _leading_loadings(rs: np.ndarray, psi: np.ndarray) -> np.ndarray:
-    """Leading eigenvector of each R - diag(psi), scaled by the root of its eigenvalue."""
-    b, p, _ = rs.shape
-    s = rs.copy()
-    s[:, np.arange(p), np.arange(p)] -= psi
-    out = np.empty((b, p))
-    # LAPACK's subset driver, one matrix at a time, beats a full batched eigh here.
-    for i in range(b):
-        w, v, *_ = _syevr(s[i], compute_v=1, range="I", il=p, iu=p, overwrite_a=1)
-        out[i] = v[:, 0] * np.sqrt(max(w[0], 0.0))
-    return out
-
-
-def _is_leading(rs: np.ndarray, l: np.ndarray) -> np.ndarray:
-    """psych's solutions have ||l||^2 as the largest eigenvalue of R - diag(psi(l))."""
-    p = rs.shape[1]
-    h = l * l
-    s = rs.copy()
-    s[:, np.arange(p), np.arange(p)] -= np.maximum(1.0 - h, 1.0 - _HMAX)
-    top = np.linalg.eigvalsh(s)[:, -1]
-    return np.abs(top - h.sum(-1)) <= 1e-8 * np.maximum(1.0, np.abs(top))
-
-
-def _principal_start(rs: np.ndarray, top: np.ndarray) -> np.ndarray:
-    """Start loadings: the leading principal axis of each R, scaled to fit R's off-diagonal.
-
-    ``top`` holds the largest eigenvalue of each R (already computed for the component
-    eigenvalues). One step of inverse iteration at a shift just above it gives the leading
-    eigenvector v to near machine precision for the cost of one batched solve (a full
-    eigendecomposition costs several); the scale c minimises sum_{i != j} (r_ij - c^2 v_i v_j)^2,
-    c^2 = (v'Rv - 1) / (1 - sum v_i^4).
-    """
-    b, p, _ = rs.shape
-    shift = top * (1.0 + 1e-9) + 1e-12
-
-    def inverse_step(idx, rhs):
-        # shift I - R is positive definite: a Cholesky solve per matrix.
-        m = np.negative(rs[idx])
-        m.reshape(len(m), p * p)[:, ::p + 1] += shift[idx, None]
-        with np.errstate(all="ignore"):
-            u, info = _posv_rows(m, rhs)
-            u /= np.linalg.norm(u, axis=1, keepdims=True)
-            resid = np.abs(np.matmul(rs[idx], u[:, :, None])[:, :, 0] - top[idx, None] * u)
-        return u, (info != 0) | ~(resid.max(-1) <= 1e-7 * np.maximum(1.0, top[idx]))
-
-    v, redo = inverse_step(slice(None), np.tile(np.linspace(1.0, 2.0, p), (b, 1)))
-    if redo.any():  # the probe was nearly orthogonal to v: a second step from the first
-        idx = np.flatnonzero(redo)
-        v[idx], still = inverse_step(idx, np.where(np.isfinite(v[idx]), v[idx], 1.0))
-        redo = np.zeros(b, dtype=bool)
-        redo[idx[still]] = True
-    if redo.any():  # the shift hit an eigenvalue: decompose
-        v[redo] = np.linalg.eigh(rs[redo])[1][:, :, -1]
-    c2 = (top - 1.0) / np.maximum(1.0 - np.sum(v ** 4, axis=1), 1e-12)
-    return v * np.sqrt(np.maximum(c2, 1e-6))[:, None]
-
-
-def _one_factor_values(rs: np.ndarray, top: np.ndarray | None = None, *, paf_steps: int = 20,
-                       rounds: int = 5) -> np.ndarray:
+def _one_factor_values(rs: np.ndarray, top: np.ndarray | None = None) -> np.ndarray:
     """Eigenvalues (descending) of each R with one-factor minres communalities on its diagonal.
 
-    ``rs`` is (B, p, p); ``top`` the largest eigenvalue of each R when already known. All
-    replicates are solved together by Newton's method on G from the scaled leading principal
-    axis of R. A solution psych could not return (the fitted ||l||^2 is not the largest
-    eigenvalue of R - diag(psi)) or a run that did not converge gets ``paf_steps``
-    principal-axis iterations (psych's own fixed-point map psi <- 1 - l^2, which descends in
-    psi) and Newton again, up to ``rounds`` times; anything still failing is fitted alone by
-    the bounded optimiser of :func:`acap.factor.efa` (psych's path).
+    ``rs`` is (B, p, p); ``top`` the largest eigenvalue of each R when already known. Each
+    matrix is solved by the compiled Newton solver (:func:`acap.factor._minres1.one_factor`)
+    and, where that finds no solution psych could return, by psych's bounded optimiser.
     """
-    b, p, _ = rs.shape
-    di = np.arange(p)
+    rs = np.ascontiguousarray(rs, dtype=float)
     if top is None:
         top = np.linalg.eigvalsh(rs)[:, -1]
-    l, ok = _newton_minres1(rs, _principal_start(rs, top))
-    h2 = l * l
-    red = rs.copy()
-    red[:, di, di] = h2
-    values = np.linalg.eigvalsh(red)[:, ::-1]
-    # For interior solutions R - diag(psi) is the reduced matrix itself, whose eigenvalues
-    # are at hand; only solutions at psych's bound need their own check.
-    good = ok & (np.abs(values[:, 0] - h2.sum(-1)) <= 1e-8 * np.maximum(1.0, values[:, 0]))
-    at_bound = ok & (h2.max(-1) > _HMAX)
-    if at_bound.any():
-        good[at_bound] = _is_leading(rs[at_bound], l[at_bound])
-    bad = np.flatnonzero(~good)
-    for _ in range(rounds):
-        if bad.size == 0:
-            break
-        lb = l[bad]
-        lb = np.where(np.isfinite(lb), lb, 0.0)
-        for _ in range(paf_steps):
-            lb = _leading_loadings(rs[bad], np.clip(1.0 - lb * lb, 1.0 - _HMAX, 1.0))
-        lb, okb = _newton_minres1(rs[bad], lb)
-        fixed = okb & _is_leading(rs[bad], lb)
-        l[bad[fixed]] = lb[fixed]
-        bad = bad[~fixed]
-    for i in bad:  # rare: psych's optimiser, one matrix at a time
-        lam, _ = _fit_uls_ml(rs[i], 1, "minres", ftol=1e-11)
-        l[i] = lam[:, 0]
-    if bad.size or not good.all():
-        redo = np.flatnonzero(~good)
-        red[redo[:, None], di, di] = l[redo] ** 2
-        values[redo] = np.linalg.eigvalsh(red[redo])[:, ::-1]
+    values, ok = _kernels().one_factor_batch(rs, np.ascontiguousarray(top, dtype=float))
+    if not ok.all():
+        values[~ok] = _one_factor_values_exact(rs[~ok])
     return values
 
 
@@ -401,10 +149,41 @@ def _one_factor_values_exact(rs: np.ndarray, top=None) -> np.ndarray:
 def _wishart_draw(rng: np.random.Generator, n_obs: int, p: int,
                   size: int) -> tuple[np.ndarray, np.ndarray]:
     """The random numbers of :func:`_wishart_corr`: normals below the diagonal, chi-squares
-    on it."""
-    z = rng.standard_normal((size, p * (p - 1) // 2))
+    on it (chi-squares first: :class:`_SimulatedDraws` draws in the same order)."""
     chi = rng.chisquare((n_obs - 1) - np.arange(p), size=(size, p))
+    z = rng.standard_normal((size, p * (p - 1) // 2))
     return z, chi
+
+
+class _SimulatedDraws:
+    """The draws of :func:`_wishart_draw`, in two steps so that threads can start early.
+
+    The chi-squares and the normals of the first ``first`` replicates are drawn at once;
+    :meth:`fill` draws the other normals (the same numbers as one call: numpy's generators
+    fill arrays from one sequential stream). Chunks beyond ``first`` wait for them.
+    """
+
+    def __init__(self, rng: np.random.Generator, n_obs: int, p: int, size: int, first: int):
+        self.rng = rng
+        self.first = min(first, size)
+        self.chi = rng.chisquare((n_obs - 1) - np.arange(p), size=(size, p))
+        self.z = np.empty((size, p * (p - 1) // 2))
+        rng.standard_normal(out=self.z[:self.first])
+        self.ready = threading.Event()
+        if self.first == size:
+            self.ready.set()
+
+    def fill(self) -> None:
+        try:
+            if not self.ready.is_set():
+                self.rng.standard_normal(out=self.z[self.first:])
+        finally:  # never leave a thread waiting (on failure the caller stops the threads)
+            self.ready.set()
+
+    def __call__(self, i: int, rows: slice):
+        if rows.stop > self.first:
+            self.ready.wait()
+        return self.z[rows], self.chi[rows]
 
 
 def _wishart_build(z: np.ndarray, chi: np.ndarray) -> np.ndarray:
@@ -478,52 +257,91 @@ class _ColumnResampler:
         return out
 
 
-def _replicate_values(drawn, *, want_fa: bool, one_factor):
+def _replicate_values(drawn, *, want_fa: bool, solver: str):
     """Component (and one-factor) eigenvalues, descending, of a batch of replicates.
 
     ``drawn`` is a stack of correlation matrices or the Wishart draws that make them.
     """
+    if solver == "newton":
+        kernels = _kernels()
+        rs = kernels.wishart_matrices(*drawn) if isinstance(drawn, tuple) else drawn
+        # Decompose and fit in compiled code, without the GIL.
+        pcv, fav, ok = kernels.replicates(np.ascontiguousarray(rs, dtype=float), want_fa)
+        if not ok.all():  # rare: LAPACK and psych's optimiser for what the kernels left
+            pcv[~ok] = np.linalg.eigvalsh(rs[~ok])[:, ::-1]
+            if want_fa:
+                fav[~ok] = _one_factor_values_exact(rs[~ok])
+        return pcv, (fav if want_fa else None)
     rs = _wishart_build(*drawn) if isinstance(drawn, tuple) else drawn
     pcv = np.linalg.eigvalsh(rs)[:, ::-1]
-    fav = one_factor(rs, pcv[:, 0]) if want_fa else None
-    return pcv, fav
+    return pcv, (_one_factor_values_exact(rs) if want_fa else None)
+
+
+def _mean_and_quantile(v: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and ``q`` quantiles of ``v`` (R's default type 7, numpy's "linear")."""
+    srt = np.sort(v, axis=0)
+    h = (len(v) - 1) * q
+    lo = int(np.floor(h))
+    hi = min(lo + 1, len(v) - 1)
+    return v.mean(axis=0), srt[lo] + (h - lo) * (srt[hi] - srt[lo])
 
 
 def _n_threads(n_jobs: int | None, n_iter: int) -> int:
-    """Threads for the replicates: 2 when two cores are usable and the batch is worth it."""
+    """Threads for the replicates: the usable cores (at most 8), fewer for small batches."""
     if n_jobs is None:
         try:
             n_jobs = len(os.sched_getaffinity(0))
         except AttributeError:  # not on Linux
             n_jobs = os.cpu_count() or 1
-    # Two at most: numpy's batched eigenvalue routines release the GIL, the many small numpy
-    # calls of the Newton iteration hold it, so a third thread would only wait.
-    return 2 if int(n_jobs) >= 2 and n_iter >= 16 else 1
+    return max(1, min(int(n_jobs), 8, n_iter // _CHUNK))
 
 
-def _split(drawn, k: int):
-    """The replicates ``[:k]`` and ``[k:]`` of a stack of matrices or of Wishart draws."""
-    if isinstance(drawn, tuple):
-        return tuple(a[:k] for a in drawn), tuple(a[k:] for a in drawn)
-    return drawn[:k], drawn[k:]
+# Replicates per unit of work the threads take in turn: small enough that the threads finish
+# together, large enough that a unit's fixed cost (one compiled call) does not matter.
+_CHUNK = 4
 
 
-def _join(a, b):
-    return tuple(None if x is None else np.concatenate([x, y]) for x, y in zip(a, b))
+class _Replicates:
+    """Component and one-factor eigenvalues of ``n_iter`` replicates, in chunks of
+    ``_CHUNK`` that any number of threads take in turn.
 
+    ``draw(i, rows)`` returns chunk ``i`` (replicates ``rows``): Wishart draws or correlation
+    matrices. Each chunk is drawn and solved on its own and written to its own rows, so the
+    results do not depend on how many threads ran or which thread took which chunk.
+    """
 
-def _halves_run(drawn, pool: ThreadPoolExecutor | None, kw: dict):
-    """:func:`_replicate_values` over all replicates, in two halves on two threads if a pool is given."""
-    n_iter = len(drawn[0]) if isinstance(drawn, tuple) else len(drawn)
-    if pool is None:
-        return _replicate_values(drawn, **kw)
-    mine, theirs = _split(drawn, n_iter // 2)
-    job = pool.submit(_replicate_values, theirs, **kw)
-    try:
-        a = _replicate_values(mine, **kw)
-    finally:
-        b = job.result()
-    return _join(a, b)
+    def __init__(self, draw, n_iter: int, p: int, *, want_fa: bool, solver: str):
+        self.draw = draw
+        self._jobs = []
+        self.n_iter = n_iter
+        self.kw = {"want_fa": want_fa, "solver": solver}
+        self.pcv = np.empty((n_iter, p))
+        self.fav = np.empty((n_iter, p)) if want_fa else None
+        self._next = itertools.count()  # next() on a count is atomic under the GIL
+        self.stop = False  # set when the call fails: the threads take no further chunk
+
+    def work(self) -> None:
+        while not self.stop:
+            i = next(self._next)
+            rows = slice(i * _CHUNK, min((i + 1) * _CHUNK, self.n_iter))
+            if rows.start >= self.n_iter:
+                return
+            pcv, fav = _replicate_values(self.draw(i, rows), **self.kw)
+            self.pcv[rows] = pcv
+            if fav is not None:
+                self.fav[rows] = fav
+
+    def start(self, pool: ThreadPoolExecutor | None, workers: int) -> "_Replicates":
+        """Set ``workers`` threads of the pool to work on the chunks (none without a pool)."""
+        self._jobs = [pool.submit(self.work) for _ in range(workers)] if pool else []
+        return self
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """Work on the chunks on this thread too, wait for the others; the eigenvalues."""
+        self.work()
+        for job in self._jobs:
+            job.result()  # re-raises what failed on a worker
+        return self.pcv, self.fav
 
 
 def parallel_analysis(data, n_iter: int = 20, quantile: float = 0.95, seed=None,
@@ -558,15 +376,15 @@ def parallel_analysis(data, n_iter: int = 20, quantile: float = 0.95, seed=None,
         run time for large N). Pass ``resample=True`` for psych's full table.
     solver : {"newton", "lbfgsb"}
         How the one-factor minres solutions of the simulated/resampled matrices are found.
-        ``"newton"`` (default) solves all replicates at once by Newton's method from psych's
-        start (see Notes). ``"lbfgsb"`` fits each replicate alone with the bounded optimiser
-        psych uses (slow; for checking).
+        ``"newton"`` (default) solves each replicate by Newton's method from the principal
+        axis, in compiled code (see Notes). ``"lbfgsb"`` fits each replicate with the
+        bounded optimiser psych uses (slow; for checking).
     n_jobs : int, optional
-        Threads for the replicates (default: 2 when two cores are usable, as psych's
-        mclapply). With 2, half of the replicates is solved on a second thread (on raw
-        data, starting while the data's correlations are computed). Results do not depend
-        on it: all random numbers are drawn before the split and each replicate is solved
-        on its own. On a machine whose second core is busy, ``n_jobs=1`` is ~10% faster.
+        Threads for the replicates (default: the usable cores, at most 8; psych uses
+        mclapply's 2 processes). The replicates go in chunks of 4 that the threads take in
+        turn; on raw data the other threads start while this one computes the data's
+        correlations. Results do not depend on it: the random numbers of a chunk do not
+        depend on which thread draws them, and each replicate is solved on its own.
 
     Returns
     -------
@@ -582,10 +400,12 @@ def parallel_analysis(data, n_iter: int = 20, quantile: float = 0.95, seed=None,
     The correlation matrices of normal data are drawn directly from their distribution
     (Bartlett decomposition of the Wishart cross-product matrix, no N x p data). psych fits
     each replicate with L-BFGS-B over uniquenesses within [0.005, 1]; the Newton solver
-    minimises the same criterion over loadings for all replicates at once and returns the
-    same minima (on 1,240 random matrices fitted by psych 2.2.9: 93-98% of replicates within
-    1e-4, 97-100% within 1e-3; the rest are psych's early stops on a flat criterion or, for
-    about 1%, a different local minimum; means over replicates agree within 3e-3).
+    minimises the same criterion over loadings and returns the same minima (on 1,240 random
+    matrices fitted by psych 2.2.9: 93-98% of replicates within 1e-4, 97-100% within 1e-3;
+    the rest are psych's early stops on a flat criterion or, for about 1%, a different local
+    minimum; means over replicates agree within 3e-3). The first parallel analysis on a
+    machine compiles the solver (about 20 s, cached on disk); later ones load it (about 1 s
+    per process).
 
     References
     ----------
@@ -622,23 +442,29 @@ def parallel_analysis(data, n_iter: int = 20, quantile: float = 0.95, seed=None,
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     want_fa = fa != "pc"
     one_factor = _one_factor_values if solver == "newton" else _one_factor_values_exact
-    kw = {"want_fa": want_fa, "one_factor": one_factor}
+    kw = {"want_fa": want_fa, "solver": solver}
     threads = _n_threads(n_jobs, n_iter)
     shape = np.shape(data) if isinstance(data, (pd.DataFrame, np.ndarray)) else ()
-    job = None
-    # A worker thread for this call only (about 0.1 ms to start): no pool outlives the call.
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="acap-pa") if threads > 1 else None
+    # Worker threads for this call only (about 0.1 ms to start): no pool outlives the call.
+    pool = (ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="acap-pa")
+            if threads > 1 else None)
+    sets: dict[str, _Replicates] = {}
+
+    def simulated(n_rows: int, n_items: int) -> _Replicates:
+        # One generator for all normal draws (cheaper than one per chunk): the first chunks'
+        # numbers are drawn before the threads start, the rest while they work.
+        draws = _SimulatedDraws(rng, n_rows, n_items, n_iter, first=threads * _CHUNK)
+        reps = _Replicates(draws, n_iter, n_items, **kw).start(pool, threads - 1)
+        draws.fill()
+        return reps
+
     with _one_blas_thread():
         try:
-            if sim and threads > 1 and len(shape) == 2 and shape[0] > shape[1] >= 3:
+            if sim and pool is not None and len(shape) == 2 and shape[0] > shape[1] >= 3:
                 # Raw item scores (a correlation matrix is square). The simulated replicates
-                # need only n and p: the other thread starts on part of them while this one
-                # computes the data's correlations. The random numbers are drawn first, in
-                # the same order as below, and each replicate is solved on its own, so the
-                # results do not depend on the threads.
-                drawn = _wishart_draw(rng, shape[0], shape[1], n_iter)
-                mine, theirs = _split(drawn, int(n_iter * _MAIN_SHARE))
-                job = pool.submit(_replicate_values, theirs, **kw)
+                # need only n and p: the other threads start on them while this one computes
+                # the data's correlations (the draws are the same as below).
+                sets["simulated"] = simulated(*shape)
             ci = as_corr(data, n_obs=n_obs, what="parallel_analysis data")
             raw = ci.np_obs is not None
             if not raw and ci.n_obs is None:
@@ -661,25 +487,33 @@ def parallel_analysis(data, n_iter: int = 20, quantile: float = 0.95, seed=None,
                 out["fa_observed"] = fa_obs
             values = {}
             if sim:
-                if job is not None:
-                    values["simulated"] = _join(_replicate_values(mine, **kw), job.result())
-                else:
-                    values["simulated"] = _halves_run(_wishart_draw(rng, n, p, n_iter), pool, kw)
+                if "simulated" not in sets:
+                    sets["simulated"] = simulated(n, p)
+                values["simulated"] = sets["simulated"].finish()
             if resample:
                 if isinstance(data, pd.DataFrame):
                     x = data.to_numpy(dtype=float, na_value=np.nan)
                 else:
                     x = np.asarray(data, dtype=float)
-                values["resampled"] = _halves_run(_ColumnResampler(x).draw_many(rng, n_iter), pool, kw)
+                resampler = _ColumnResampler(x)
+                # A generator per chunk: the chunks draw their data on any thread, and the
+                # same seed gives the same draws whatever the number of threads.
+                gens = rng.spawn(-(-n_iter // _CHUNK))
+                sets["resampled"] = _Replicates(
+                    lambda i, rows: resampler.draw_many(gens[i], rows.stop - rows.start),
+                    n_iter, p, **kw).start(pool, threads - 1)
+                values["resampled"] = sets["resampled"].finish()
+        except BaseException:
+            for rep in sets.values():  # the threads finish their chunk and take no other
+                rep.stop = True
+            raise
         finally:
-            if pool is not None:  # never leave work running (e.g. after a bad-input error)
+            if pool is not None:
                 pool.shutdown(wait=True)
         for name, (pcv, fav) in values.items():
-            out[f"pc_{name}"] = pcv.mean(axis=0)
-            out[f"pc_{name}_q"] = np.quantile(pcv, quantile, axis=0)
-            if want_fa:
-                out[f"fa_{name}"] = fav.mean(axis=0)
-                out[f"fa_{name}_q"] = np.quantile(fav, quantile, axis=0)
+            for kind, v in (("pc", pcv), ("fa", fav)):
+                if v is not None:
+                    out[f"{kind}_{name}"], out[f"{kind}_{name}_q"] = _mean_and_quantile(v, quantile)
     if fa == "fa":
         out = {k: v for k, v in out.items() if not k.startswith("pc_")}
     table = pd.DataFrame(out, index=pd.RangeIndex(1, p + 1, name="number"))
