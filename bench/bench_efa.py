@@ -6,8 +6,8 @@
    - defaults against defaults: acap compares with simulated normal data only (its default;
      psych's suggestions use only those too), psych also resamples the data (its default);
    - like for like: acap with ``resample=True`` (psych's full table) against the same psych call;
-   - acap's default on one thread (``n_jobs=1``; the default splits the replicates between
-     two threads when two cores are usable).
+   - acap's default on one thread (``n_jobs=1``; by default the replicates are shared by a
+     thread per usable core).
 2. EFA minres + oblimin, 5 factors, on the 2,800 x 25 bfi items: acap.factor.efa against
    psych::fa.
 
@@ -17,6 +17,7 @@ Run: ``python bench/bench_efa.py``. Without Rscript only acap's timings are prin
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,12 @@ def main():
         x.to_csv(path, index=False)
 
         print(f"1. Parallel analysis, p = 30, N = 10,000 (load average 1/5/15 min {load_line()})")
-        parallel_analysis(x, n_iter=5, seed=0, resample=True)  # warm-up (imports, BLAS)
+        # Warm-up: imports, BLAS, and the compiled replicate code (loaded from numba's cache,
+        # or compiled when this machine has not run a parallel analysis yet).
+        t0 = time.perf_counter()
+        parallel_analysis(x, n_iter=5, seed=0, resample=True)
+        print(f"   acap  first call in this process (loads or compiles the replicate code): "
+              f"{time.perf_counter() - t0:.2f} s")
         runs = {"defaults (simulated data only)": {},
                 "defaults on one thread (n_jobs=1)": {"n_jobs": 1},
                 "resample=True (simulated + resampled, as psych)": {"resample": True}}
@@ -79,8 +85,8 @@ def main():
             print("   psych: Rscript not available (or failed), skipped")
         else:
             print(f"   psych fa.parallel defaults, n.iter = 20: best of 2 {rt:.3f} s (replicates "
-                  "in 2 processes, mclapply's default; acap's default uses 2 threads when 2 cores "
-                  "are usable)")
+                  "in 2 processes, mclapply's default; acap's default uses a thread per usable "
+                  "core)")
             for label, (best, med) in acap.items():
                 print(f"   ratio, whole call psych(20) / acap(100), {label}: {rt / best:.0f}x "
                       f"(against acap's median: {rt / med:.0f}x; per iteration "
