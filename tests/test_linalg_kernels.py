@@ -1,4 +1,4 @@
-"""The compiled small-matrix routines of acap.factor._linalg against LAPACK (numpy.linalg).
+"""The compiled small-matrix routines of acap.factor._kernels against LAPACK (numpy.linalg).
 
 Parallel analysis relies on them for every replicate; a wrong eigenvalue here would move the
 reference eigenvalues silently, so they are checked on random matrices of every order up to
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acap.factor import _linalg as la
+from acap.factor import _kernels as la
 
 
 def _eig_desc(a):
@@ -105,11 +105,18 @@ def test_tridiagonalize_keeps_the_eigenvalues():
     np.testing.assert_array_equal(e2, e)
 
 
-def test_nan_is_reported_not_returned():
+def test_nan_and_extreme_scales_are_reported_not_returned():
+    """Outside the moderate range (sums of squares without scaling) the routines say so,
+    and the caller hands the matrix to LAPACK."""
     a = np.eye(5)
     a[1, 2] = a[2, 1] = np.nan
-    out = np.empty(5)
+    out, out2 = np.empty(5), np.empty(5)
     assert not la.eigvalsh(a, out)
+    m = np.random.default_rng(1).standard_normal((5, 5))
+    for scale in (1e-160, 1e160):
+        assert not la.eigvalsh((m + m.T) * scale, out)
+        assert not la.eigvalsh2(np.eye(5), (m + m.T) * scale, out, out2)
+    assert la.eigvalsh(np.zeros((5, 5)), out) and not out.any()
 
 
 def test_cholesky_solve_and_refusal():

@@ -167,11 +167,48 @@ def test_bad_data_found_after_the_threads_started_leaves_no_thread(sim):
     assert threading.active_count() == before
 
 
+def test_interrupt_while_the_threads_start_cancels_them(sim, monkeypatch):
+    """A failure (here Ctrl-C) between starting the threads and drawing the rest of the
+    normals must not leave threads waiting for numbers that never come."""
+    import threading
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(retention._SimulatedDraws, "fill", interrupted)
+    before = threading.active_count()
+    caught = []
+
+    def call():
+        try:
+            af.parallel_analysis(sim, n_iter=200, seed=1, n_jobs=2)
+        except KeyboardInterrupt:
+            caught.append(True)
+
+    t = threading.Thread(target=call, daemon=True)
+    t.start()
+    t.join(timeout=60)
+    assert not t.is_alive(), "parallel_analysis hung after an interrupt"
+    assert caught == [True]
+    assert threading.active_count() == before
+
+
+def test_resampling_accepts_any_generator(sim):
+    """A Generator whose bit generator cannot spawn children still seeds the resampling."""
+    def legacy():
+        return np.random.Generator(np.random.RandomState(3)._bit_generator)
+
+    a = af.parallel_analysis(sim, n_iter=12, seed=legacy(), resample=True, n_jobs=1)
+    b = af.parallel_analysis(sim, n_iter=12, seed=legacy(), resample=True, n_jobs=2)
+    pd.testing.assert_frame_equal(a.eigenvalues, b.eigenvalues, check_exact=True)
+    assert a.settings["seed"] == "Generator"
+
+
 def test_compiled_wishart_matrices_equal_the_numpy_construction():
     z, chi = _wishart_draw(np.random.default_rng(8), 500, 9, 12)
-    rs = retention._kernels().wishart_matrices(z, chi)
+    rs = retention._compiled().wishart_matrices(z, chi)
     np.testing.assert_allclose(rs, _wishart_build(z, chi), rtol=0, atol=1e-14)
-    pcv, fav, ok = retention._kernels().replicates(rs, True)
+    pcv, fav, ok = retention._compiled().replicates(rs, True)
     assert ok.all()
     np.testing.assert_allclose(pcv, np.linalg.eigvalsh(rs)[:, ::-1], rtol=0, atol=1e-13)
     np.testing.assert_allclose(fav, _one_factor_values(rs), rtol=0, atol=1e-9)
@@ -181,7 +218,7 @@ def test_replicates_the_kernels_leave_are_computed_another_way(monkeypatch):
     """What the compiled routines report unsolved gets LAPACK's eigenvalues and psych's
     optimiser: the same numbers, up to the optimiser's tolerance."""
     rs = _wishart_corr(np.random.default_rng(6), 300, 6, 7)
-    kernels = retention._kernels()
+    kernels = retention._compiled()
     good_pc, good_fa, _ = kernels.replicates(rs, True)
 
     class Failing:
@@ -201,7 +238,7 @@ def test_replicates_the_kernels_leave_are_computed_another_way(monkeypatch):
             ok[:] = False
             return values, ok
 
-    monkeypatch.setattr(retention, "_kernels", lambda: Failing())
+    monkeypatch.setattr(retention, "_compiled", lambda: Failing())
     pcv, fav = retention._replicate_values(rs, want_fa=True, solver="newton")
     np.testing.assert_allclose(pcv, good_pc, rtol=0, atol=1e-13)
     np.testing.assert_allclose(fav, good_fa, rtol=0, atol=1e-4)

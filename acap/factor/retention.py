@@ -11,10 +11,10 @@ Speed: normal data are not generated. The correlation matrix of N independent no
 p-vectors is drawn directly from its exact distribution (the Bartlett decomposition of a
 Wishart matrix), which costs O(p^2) instead of O(Np) per replicate. Building each matrix,
 its eigenvalues and its one-factor minres fit (Newton's method, see
-:mod:`acap.factor._minres1`) run in compiled code without the GIL, with BLAS limited to one
-thread. With two usable cores the replicates are split between two threads; all random
-numbers are drawn before the split and every replicate is solved on its own, so the
-results do not depend on the number of threads.
+:mod:`acap.factor._kernels`) run in compiled code without the GIL, with BLAS limited to one
+thread. The replicates go in chunks that a thread per usable core takes in turn; each
+chunk's random numbers do not depend on which thread draws them and every replicate is
+solved on its own, so the results do not depend on the number of threads.
 """
 
 from __future__ import annotations
@@ -100,30 +100,29 @@ class MAPResult:
 
 # ---- one-factor minres for the replicates -------------------------------------------------
 #
-# The fits are compiled (acap.factor._minres1: Newton's method on psych's criterion over the
-# loadings, without the GIL, so two threads really solve two halves at once). What the
-# compiled solver cannot fit (rare) is fitted by psych's own bounded optimiser.
+# The fits are compiled (acap.factor._kernels: Newton's method on psych's criterion over the
+# loadings, without the GIL, so threads really solve different replicates at once). What the
+# compiled code cannot settle (rare) gets LAPACK and psych's own bounded optimiser.
 
 
-
-def _kernels():
+def _compiled():
     # Imported on the first parallel analysis, not with acap.factor: loading numba and the
-    # cached machine code takes ~0.5 s, compiling it the first time ~10 s.
-    from acap.factor import _minres1
-    return _minres1
+    # cached machine code takes ~0.4 s, compiling it the first time ~20 s.
+    from acap.factor import _kernels
+    return _kernels
 
 
 def _one_factor_values(rs: np.ndarray, top: np.ndarray | None = None) -> np.ndarray:
     """Eigenvalues (descending) of each R with one-factor minres communalities on its diagonal.
 
     ``rs`` is (B, p, p); ``top`` the largest eigenvalue of each R when already known. Each
-    matrix is solved by the compiled Newton solver (:func:`acap.factor._minres1.one_factor`)
+    matrix is solved by the compiled Newton solver (:func:`acap.factor._kernels.one_factor`)
     and, where that finds no solution psych could return, by psych's bounded optimiser.
     """
     rs = np.ascontiguousarray(rs, dtype=float)
     if top is None:
         top = np.linalg.eigvalsh(rs)[:, -1]
-    values, ok = _kernels().one_factor_batch(rs, np.ascontiguousarray(top, dtype=float))
+    values, ok = _compiled().one_factor_batch(rs, np.ascontiguousarray(top, dtype=float))
     if not ok.all():
         values[~ok] = _one_factor_values_exact(rs[~ok])
     return values
@@ -170,19 +169,25 @@ class _SimulatedDraws:
         self.z = np.empty((size, p * (p - 1) // 2))
         rng.standard_normal(out=self.z[:self.first])
         self.ready = threading.Event()
+        self.aborted = False
         if self.first == size:
             self.ready.set()
 
     def fill(self) -> None:
-        try:
-            if not self.ready.is_set():
-                self.rng.standard_normal(out=self.z[self.first:])
-        finally:  # never leave a thread waiting (on failure the caller stops the threads)
+        if not self.ready.is_set():
+            self.rng.standard_normal(out=self.z[self.first:])
             self.ready.set()
+
+    def abort(self) -> None:
+        """Release threads waiting for :meth:`fill`: they get no chunk (the call failed)."""
+        self.aborted = True
+        self.ready.set()
 
     def __call__(self, i: int, rows: slice):
         if rows.stop > self.first:
             self.ready.wait()
+            if self.aborted:
+                return None
         return self.z[rows], self.chi[rows]
 
 
@@ -263,7 +268,7 @@ def _replicate_values(drawn, *, want_fa: bool, solver: str):
     ``drawn`` is a stack of correlation matrices or the Wishart draws that make them.
     """
     if solver == "newton":
-        kernels = _kernels()
+        kernels = _compiled()
         rs = kernels.wishart_matrices(*drawn) if isinstance(drawn, tuple) else drawn
         # Decompose and fit in compiled code, without the GIL.
         pcv, fav, ok = kernels.replicates(np.ascontiguousarray(rs, dtype=float), want_fa)
@@ -321,15 +326,29 @@ class _Replicates:
         self.stop = False  # set when the call fails: the threads take no further chunk
 
     def work(self) -> None:
-        while not self.stop:
-            i = next(self._next)
-            rows = slice(i * _CHUNK, min((i + 1) * _CHUNK, self.n_iter))
-            if rows.start >= self.n_iter:
-                return
-            pcv, fav = _replicate_values(self.draw(i, rows), **self.kw)
-            self.pcv[rows] = pcv
-            if fav is not None:
-                self.fav[rows] = fav
+        try:
+            while not self.stop:
+                i = next(self._next)
+                rows = slice(i * _CHUNK, min((i + 1) * _CHUNK, self.n_iter))
+                if rows.start >= self.n_iter:
+                    return
+                drawn = self.draw(i, rows)
+                if drawn is None:  # the call was cancelled while this thread waited
+                    return
+                pcv, fav = _replicate_values(drawn, **self.kw)
+                self.pcv[rows] = pcv
+                if fav is not None:
+                    self.fav[rows] = fav
+        except BaseException:
+            self.stop = True  # the other threads take no further chunk
+            raise
+
+    def cancel(self) -> None:
+        """Stop the threads: each finishes the chunk it holds and takes no other."""
+        self.stop = True
+        abort = getattr(self.draw, "abort", None)
+        if abort is not None:
+            abort()
 
     def start(self, pool: ThreadPoolExecutor | None, workers: int) -> "_Replicates":
         """Set ``workers`` threads of the pool to work on the chunks (none without a pool)."""
@@ -454,7 +473,9 @@ def parallel_analysis(data, n_iter: int = 20, quantile: float = 0.95, seed=None,
         # One generator for all normal draws (cheaper than one per chunk): the first chunks'
         # numbers are drawn before the threads start, the rest while they work.
         draws = _SimulatedDraws(rng, n_rows, n_items, n_iter, first=threads * _CHUNK)
-        reps = _Replicates(draws, n_iter, n_items, **kw).start(pool, threads - 1)
+        # Registered before the threads start, so that a failure (even Ctrl-C) cancels them.
+        reps = sets["simulated"] = _Replicates(draws, n_iter, n_items, **kw)
+        reps.start(pool, threads - 1)
         draws.fill()
         return reps
 
@@ -464,7 +485,7 @@ def parallel_analysis(data, n_iter: int = 20, quantile: float = 0.95, seed=None,
                 # Raw item scores (a correlation matrix is square). The simulated replicates
                 # need only n and p: the other threads start on them while this one computes
                 # the data's correlations (the draws are the same as below).
-                sets["simulated"] = simulated(*shape)
+                simulated(*shape)
             ci = as_corr(data, n_obs=n_obs, what="parallel_analysis data")
             raw = ci.np_obs is not None
             if not raw and ci.n_obs is None:
@@ -488,7 +509,7 @@ def parallel_analysis(data, n_iter: int = 20, quantile: float = 0.95, seed=None,
             values = {}
             if sim:
                 if "simulated" not in sets:
-                    sets["simulated"] = simulated(n, p)
+                    simulated(n, p)
                 values["simulated"] = sets["simulated"].finish()
             if resample:
                 if isinstance(data, pd.DataFrame):
@@ -496,16 +517,19 @@ def parallel_analysis(data, n_iter: int = 20, quantile: float = 0.95, seed=None,
                 else:
                     x = np.asarray(data, dtype=float)
                 resampler = _ColumnResampler(x)
-                # A generator per chunk: the chunks draw their data on any thread, and the
-                # same seed gives the same draws whatever the number of threads.
-                gens = rng.spawn(-(-n_iter // _CHUNK))
-                sets["resampled"] = _Replicates(
-                    lambda i, rows: resampler.draw_many(gens[i], rows.stop - rows.start),
-                    n_iter, p, **kw).start(pool, threads - 1)
+                # A generator per chunk, seeded from ``rng``: the chunks draw their data on any
+                # thread, and the same seed gives the same draws whatever the number of threads.
+                seeds = np.random.SeedSequence(
+                    rng.integers(0, 2**63, size=4)).spawn(-(-n_iter // _CHUNK))
+                reps = sets["resampled"] = _Replicates(
+                    lambda i, rows: resampler.draw_many(np.random.default_rng(seeds[i]),
+                                                        rows.stop - rows.start),
+                    n_iter, p, **kw)
+                reps.start(pool, threads - 1)
                 values["resampled"] = sets["resampled"].finish()
         except BaseException:
-            for rep in sets.values():  # the threads finish their chunk and take no other
-                rep.stop = True
+            for rep in sets.values():
+                rep.cancel()
             raise
         finally:
             if pool is not None:
