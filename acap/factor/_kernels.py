@@ -11,9 +11,11 @@ sections 4.2 and 8.3). LAPACK is as fast per matrix, but every call pays for cop
 checks and a workspace query, and the QL iteration is one long chain of dependent
 divisions and square roots the processor waits on: :func:`eigvalsh2` runs the iterations
 of two matrices in one loop so that the chains overlap, bit for bit the values of one
-matrix at a time. The routines expect matrices of moderate scale (entries between 1e-100
-and 1e100 in size; correlation matrices and their Hessians are of order 1): anything else
-is reported as not solved. Checked against LAPACK in tests/test_linalg_kernels.py.
+matrix at a time. Sums of squares are not rescaled, so :func:`eigvalsh` and
+:func:`eigvalsh2` refuse (report as not solved) entries outside 1e-100 to 1e100 in size;
+the fits below call the unchecked versions, their matrices being correlation matrices and
+matrices built from them, with entries of order 1. Checked against LAPACK in
+tests/test_linalg_kernels.py.
 
 **One-factor minres.** psych fits each replicate with optim(L-BFGS-B) over the
 uniquenesses psi in [0.005, 1] from psi = 1 - SMC, with loadings l = leading eigenpair of
@@ -443,8 +445,13 @@ def eigvalsh(a, out):
     Returns False, ``out`` meaningless, if an entry is not finite or not of moderate size
     (see the module docstring) or the QL iteration failed.
     """
-    if not _in_range(a):
-        return False
+    return _in_range(a) and _eigvalsh(a, out)
+
+
+@jit
+def _eigvalsh(a, out):
+    """:func:`eigvalsh` without the check of the entries' size, for the matrices built here
+    (correlation matrices, reduced matrices, Hessians: entries of order 1)."""
     n = a.shape[0]
     w = a.copy()
     d = np.empty(n)
@@ -462,8 +469,12 @@ def eigvalsh2(a1, a2, out1, out2):
 
     Returns False (both outputs meaningless) if either fails.
     """
-    if not (_in_range(a1) and _in_range(a2)):
-        return False
+    return _in_range(a1) and _in_range(a2) and _eigvalsh2(a1, a2, out1, out2)
+
+
+@jit
+def _eigvalsh2(a1, a2, out1, out2):
+    """:func:`eigvalsh2` without the check of the entries' size (see :func:`_eigvalsh`)."""
     n = a1.shape[0]
     d1 = np.empty(n)
     e1 = np.empty(n)
@@ -584,7 +595,7 @@ def newton(r, l0, max_iter=100, tol=1e-10):
         shifted = False
         if not chol_solve(hess, step, work):
             # Not positive definite: shift the diagonal past the most negative eigenvalue.
-            if not eigvalsh(hess, ev):
+            if not _eigvalsh(hess, ev):
                 return l, False
             lmin = min(ev[p - 1], 0.0)
             sigma = 1e-3 - 1.5 * lmin
@@ -720,7 +731,7 @@ def _is_leading(r, l):
         ss += h
         s[i, i] = min(h, HMAX)
     ev = np.empty(p)
-    if not eigvalsh(s, ev):
+    if not _eigvalsh(s, ev):
         return False
     return abs(ev[0] - ss) <= 1e-8 * max(1.0, abs(ev[0]))
 
@@ -768,7 +779,7 @@ def _repair(r, l, out, paf_steps=20, rounds=5):
             for i in range(p):
                 psi[i] = min(max(1.0 - l[i] * l[i], 1.0 - HMAX), 1.0)
                 s[i, i] -= psi[i]
-            if not eigvalsh(s, ev):
+            if not _eigvalsh(s, ev):
                 return False
             v, ok = _leading_vector(s, ev[0])
             if not ok:
@@ -776,7 +787,7 @@ def _repair(r, l, out, paf_steps=20, rounds=5):
             l = v * np.sqrt(max(ev[0], 0.0))
         l, ok = newton(r, l)
         if ok and _is_leading(r, l):
-            return eigvalsh(_with_communalities(r, l), out)
+            return _eigvalsh(_with_communalities(r, l), out)
     return False
 
 
@@ -789,7 +800,7 @@ def one_factor_pair(r1, r2, top1, top2, out1, out2):
     """
     l1, ok1 = _fit(r1, top1)
     l2, ok2 = _fit(r2, top2)
-    both = eigvalsh2(_with_communalities(r1, l1), _with_communalities(r2, l2), out1, out2)
+    both = _eigvalsh2(_with_communalities(r1, l1), _with_communalities(r2, l2), out1, out2)
     ok1 = ok1 and both and _acceptable(r1, l1, out1)
     ok2 = ok2 and both and _acceptable(r2, l2, out2)
     if not ok1:
@@ -803,7 +814,7 @@ def one_factor_pair(r1, r2, top1, top2, out1, out2):
 def one_factor(r, top, out):
     """One-factor eigenvalues (descending) of one correlation matrix into ``out``; solved?"""
     l, ok = _fit(r, top)
-    ok = ok and eigvalsh(_with_communalities(r, l), out) and _acceptable(r, l, out)
+    ok = ok and _eigvalsh(_with_communalities(r, l), out) and _acceptable(r, l, out)
     if not ok:
         ok = _repair(r, l, out)
     return ok
@@ -824,14 +835,14 @@ def replicates(rs, want_fa):
     k = 0
     while k < b:
         if k + 1 < b:
-            if not eigvalsh2(rs[k], rs[k + 1], pcv[k], pcv[k + 1]):
+            if not _eigvalsh2(rs[k], rs[k + 1], pcv[k], pcv[k + 1]):
                 ok[k] = ok[k + 1] = False
             elif want_fa:
                 ok[k], ok[k + 1] = one_factor_pair(rs[k], rs[k + 1], pcv[k, 0], pcv[k + 1, 0],
                                                    fav[k], fav[k + 1])
             k += 2
         else:
-            if not eigvalsh(rs[k], pcv[k]):
+            if not _eigvalsh(rs[k], pcv[k]):
                 ok[k] = False
             elif want_fa:
                 ok[k] = one_factor(rs[k], pcv[k, 0], fav[k])
