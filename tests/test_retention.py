@@ -167,6 +167,16 @@ def test_bad_data_found_after_the_threads_started_leaves_no_thread(sim):
     assert threading.active_count() == before
 
 
+def test_usable_cores_respect_a_container_quota(tmp_path):
+    quota = tmp_path / "cpu.max"
+    quota.write_text("150000 100000\n")  # 1.5 CPUs: 2 threads at most
+    assert 1 <= retention._usable_cores(str(quota)) <= 2
+    quota.write_text("max 100000\n")
+    assert retention._usable_cores(str(quota)) == retention._usable_cores(str(tmp_path / "none"))
+    quota.write_text("garbage")
+    assert retention._usable_cores(str(quota)) >= 1
+
+
 def test_interrupt_while_the_threads_start_cancels_them(sim, monkeypatch):
     """A failure (here Ctrl-C) between starting the threads and drawing the rest of the
     normals must not leave threads waiting for numbers that never come."""

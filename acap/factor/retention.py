@@ -294,11 +294,25 @@ def _mean_and_quantile(v: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]
 def _n_threads(n_jobs: int | None, n_iter: int) -> int:
     """Threads for the replicates: the usable cores (at most 8), fewer for small batches."""
     if n_jobs is None:
-        try:
-            n_jobs = len(os.sched_getaffinity(0))
-        except AttributeError:  # not on Linux
-            n_jobs = os.cpu_count() or 1
+        n_jobs = _usable_cores()
     return max(1, min(int(n_jobs), 8, n_iter // _CHUNK))
+
+
+def _usable_cores(quota_file: str = "/sys/fs/cgroup/cpu.max") -> int:
+    """Cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota (a
+    container limited to 2 CPUs on a 64-core host should not start 8 threads)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        with open(quota_file, encoding="ascii") as fh:
+            quota, period = fh.read().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):  # no cgroup v2 quota to read
+        pass
+    return cores
 
 
 # Replicates per unit of work the threads take in turn: small enough that the threads finish
@@ -399,8 +413,8 @@ def parallel_analysis(data, n_iter: int = 20, quantile: float = 0.95, seed=None,
         axis, in compiled code (see Notes). ``"lbfgsb"`` fits each replicate with the
         bounded optimiser psych uses (slow; for checking).
     n_jobs : int, optional
-        Threads for the replicates (default: the usable cores, at most 8; psych uses
-        mclapply's 2 processes). The replicates go in chunks of 4 that the threads take in
+        Threads for the replicates (default: the usable cores, from the CPU affinity and
+        any container CPU quota, at most 8; psych uses mclapply's 2 processes). The replicates go in chunks of 4 that the threads take in
         turn; on raw data the other threads start while this one computes the data's
         correlations. Results do not depend on it: the random numbers of a chunk do not
         depend on which thread draws them, and each replicate is solved on its own.
