@@ -304,6 +304,22 @@ def tridiagonal_eigenvalues(d, e):
 
 
 @jit
+def _next_sweep(d, e, l, k):
+    """The next QL sweep from eigenvalue ``l`` (``k`` sweeps spent on it so far): returns
+    (l, m, k, g) for the block l..m and its shifted start g, with m = -1 once every
+    eigenvalue has converged."""
+    n = d.shape[0]
+    m = _converged_at(d, e, l)
+    while m == l:
+        l += 1
+        k = 0
+        if l >= n:
+            return l, -1, k, 0.0
+        m = _converged_at(d, e, l)
+    return l, m, k + 1, _shifted_start(d, e, l, m)
+
+
+@jit
 def tridiagonal_eigenvalues2(d1, e1, d2, e2):
     """:func:`tridiagonal_eigenvalues` of two tridiagonals at once (the same arithmetic).
 
@@ -328,40 +344,24 @@ def tridiagonal_eigenvalues2(d1, e1, d2, e2):
     new2 = True
     while True:
         if new1 and not done1:
-            m = _converged_at(d1, e1, l1)
-            while m == l1:
-                l1 += 1
-                k1 = 0
-                if l1 >= n:
-                    done1 = True
-                    break
-                m = _converged_at(d1, e1, l1)
-            if not done1:
-                k1 += 1
-                if k1 > _MAX_SWEEPS:
-                    return False
-                m1 = m
-                g1 = _shifted_start(d1, e1, l1, m1)
+            l1, m1, k1, g1 = _next_sweep(d1, e1, l1, k1)
+            if m1 < 0:
+                done1 = True
+            elif k1 > _MAX_SWEEPS:
+                return False
+            else:
                 s1 = 1.0
                 c1 = 1.0
                 p1 = 0.0
                 i1 = m1 - 1
                 new1 = False
         if new2 and not done2:
-            m = _converged_at(d2, e2, l2)
-            while m == l2:
-                l2 += 1
-                k2 = 0
-                if l2 >= n:
-                    done2 = True
-                    break
-                m = _converged_at(d2, e2, l2)
-            if not done2:
-                k2 += 1
-                if k2 > _MAX_SWEEPS:
-                    return False
-                m2 = m
-                g2 = _shifted_start(d2, e2, l2, m2)
+            l2, m2, k2, g2 = _next_sweep(d2, e2, l2, k2)
+            if m2 < 0:
+                done2 = True
+            elif k2 > _MAX_SWEEPS:
+                return False
+            else:
                 s2 = 1.0
                 c2 = 1.0
                 p2 = 0.0
