@@ -327,7 +327,6 @@ def tridiagonal_eigenvalues2(d1, e1, d2, e2):
     ``i``); while both are inside a sweep, one loop turn makes one rotation of each, which
     lets the processor overlap the two dependency chains. Returns False if either fails.
     """
-    n = d1.shape[0]
     l1 = 0
     m1 = 0
     i1 = 0
@@ -583,14 +582,9 @@ def newton(r, l0, max_iter=100, tol=1e-10):
         if gmax < tol or fin:
             ok = True
             break
+        _hessian(r, l, hess)
         for i in range(p):
-            d = ss - h[i]
-            if h[i] > HMAX:
-                d += 3.0 * h[i] - HMAX
-            dg[i] = d
-            for j in range(p):
-                hess[i, j] = 2.0 * l[i] * l[j] - (r[i, j] if i != j else 0.0)
-            hess[i, i] = d
+            dg[i] = hess[i, i]
             step[i] = -grad[i]
         shifted = False
         if not chol_solve(hess, step, work):

@@ -148,10 +148,9 @@ def _one_factor_values_exact(rs: np.ndarray, top=None) -> np.ndarray:
 def _wishart_draw(rng: np.random.Generator, n_obs: int, p: int,
                   size: int) -> tuple[np.ndarray, np.ndarray]:
     """The random numbers of :func:`_wishart_corr`: normals below the diagonal, chi-squares
-    on it (chi-squares first: :class:`_SimulatedDraws` draws in the same order)."""
-    chi = rng.chisquare((n_obs - 1) - np.arange(p), size=(size, p))
-    z = rng.standard_normal((size, p * (p - 1) // 2))
-    return z, chi
+    on it (drawn at once by :class:`_SimulatedDraws`)."""
+    draws = _SimulatedDraws(rng, n_obs, p, size, first=size)
+    return draws.z, draws.chi
 
 
 class _SimulatedDraws:
@@ -192,7 +191,11 @@ class _SimulatedDraws:
 
 
 def _wishart_build(z: np.ndarray, chi: np.ndarray) -> np.ndarray:
-    """Correlation matrices from the draws of :func:`_wishart_draw` (see :func:`_wishart_corr`)."""
+    """Correlation matrices from the draws of :func:`_wishart_draw` (see :func:`_wishart_corr`).
+
+    numpy's construction, for the ``"lbfgsb"`` solver and as the reference the compiled
+    :func:`acap.factor._kernels.wishart_matrices` is tested against.
+    """
     size, p = chi.shape
     t = np.zeros((size, p, p))
     below = np.tril_indices(p, -1)
