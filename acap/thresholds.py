@@ -1,0 +1,54 @@
+"""Every cut-off acap judges a statistic against, written once.
+
+Each entry gives the statistic, the rule in words, the value compared with and its source.
+Verdicts in :mod:`acap.validate`, flags in the feedback reports and the publication layer's
+minimum n all read them from here; ``docs/methods/validation-report.md`` lists them.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DEFAULT_MIN_N", "THRESHOLDS"]
+
+#: Default minimum number of respondents for a published organisation or role-group cell.
+DEFAULT_MIN_N = 5
+
+#: Every threshold acap uses: statistic, rule, value and source.
+THRESHOLDS: dict[str, dict] = {
+    "alpha": dict(statistic="Cronbach's alpha", rule="≥ .70 acceptable; ≥ .80 good; < .60 poor",
+                  value=0.70, source="Nunnally JC. Psychometric theory. 2nd ed. McGraw-Hill; 1978 "
+                  "(.70 for early-stage research, .80 for basic research)"),
+    "omega_total": dict(statistic="McDonald's omega total", rule="read as alpha (≥ .70 acceptable, ≥ .80 good)",
+                        value=0.70, source="McDonald RP. Test theory: a unified treatment. Erlbaum; 1999; "
+                        "bands as Nunnally 1978"),
+    "omega_h": dict(statistic="Omega hierarchical (whole bank)",
+                    rule="≥ .80: a total score is essentially unidimensional", value=0.80,
+                    source="Rodriguez A, Reise SP, Haviland MG. Psychol Methods 2016;21:137-50"),
+    "item_rest": dict(statistic="Corrected item-total (item-rest) correlation", rule="≥ .30",
+                      value=0.30, source="Nunnally JC, Bernstein IH. Psychometric theory. 3rd ed. "
+                      "McGraw-Hill; 1994"),
+    "floor_ceiling": dict(statistic="Respondents at the lowest / highest possible scale score",
+                          rule="> 15% is a floor / ceiling effect", value=0.15,
+                          source="Terwee CB, et al. J Clin Epidemiol 2007;60:34-42"),
+    "kmo": dict(statistic="Kaiser-Meyer-Olkin MSA", rule="≥ .60 adequate ('mediocre'); ≥ .80 'meritorious'",
+                value=0.60, source="Kaiser HF. Psychometrika 1974;39:31-6"),
+    "bartlett": dict(statistic="Bartlett's test of sphericity", rule="p < .05", value=0.05,
+                     source="Bartlett MS. Br J Stat Psychol 1950;3:77-85"),
+    "parallel": dict(statistic="Parallel analysis", rule="retain factors whose eigenvalue exceeds the 95th "
+                     "percentile of random data", value=0.95, source="Horn JL. Psychometrika 1965;30:179-85"),
+    "map": dict(statistic="Velicer's MAP", rule="retain the number that minimises the average squared "
+                "partial correlation", value=None, source="Velicer WF. Psychometrika 1976;41:321-7"),
+    "cfi": dict(statistic="CFI", rule="≥ .95", value=0.95, source="Hu L, Bentler PM. Struct Equ Modeling 1999;6:1-55"),
+    "tli": dict(statistic="TLI", rule="≥ .95", value=0.95, source="Hu L, Bentler PM. Struct Equ Modeling 1999;6:1-55"),
+    "rmsea": dict(statistic="RMSEA", rule="≤ .06", value=0.06, source="Hu L, Bentler PM. Struct Equ Modeling 1999;6:1-55"),
+    "srmr": dict(statistic="SRMR", rule="≤ .08", value=0.08, source="Hu L, Bentler PM. Struct Equ Modeling 1999;6:1-55"),
+    "delta_cfi": dict(statistic="Change in CFI between nested invariance models", rule="a drop of no more than .01",
+                      value=-0.01, source="Cheung GW, Rensvold RB. Struct Equ Modeling 2002;9:233-55"),
+    "rwg_j": dict(statistic="rwg(j), median over the organisations shown (min_n or more respondents)",
+                  rule="≥ .70 (.71-.90 is strong agreement)", value=0.70,
+                  source="LeBreton JM, Senter JL. Organ Res Methods 2008;11:815-52"),
+    "icc1": dict(statistic="ICC(1)", rule="≥ .05 (values of .05-.20 are typical)", value=0.05,
+                 source="Bliese PD. In: Klein KJ, Kozlowski SWJ, eds. Multilevel theory, research, and "
+                 "methods in organizations. Jossey-Bass; 2000:349-81"),
+    "icc2": dict(statistic="ICC(2)", rule="≥ .70", value=0.70,
+                 source="LeBreton JM, Senter JL. Organ Res Methods 2008;11:815-52; Bliese PD 2000"),
+}
