@@ -48,6 +48,9 @@ OUTSIDE_CATEGORIES: dict[str, str] = {
 NONRESPONSE_OPTIONS = ("observed", "zero", "reconstruct")
 SYMMETRISE_OPTIONS = ("none", "max", "min")
 FREQUENCY_MIN, FREQUENCY_MAX = 1, 5
+#: How often a respondent goes to a colleague for advice, as the questionnaire asks it.
+FREQUENCY_LABELS: dict[int, str] = {1: "Less than monthly", 2: "Monthly", 3: "Every two weeks", 4: "Weekly",
+                                    5: "Daily"}
 
 
 def pseudonyms(n: int, prefix: str = "P") -> list[str]:

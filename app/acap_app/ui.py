@@ -1,0 +1,29 @@
+"""Small rendering helpers shared by the pages (layout only, no results logic)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+# Narrow screens: keep the page padding small and let long radio labels wrap.
+_CSS = """
+<style>
+@media (max-width: 640px) {
+  .block-container { padding-left: 1rem; padding-right: 1rem; padding-top: 2rem; }
+}
+div[role="radiogroup"] label p { white-space: normal; }
+</style>
+"""
+
+
+def setup_page() -> None:
+    st.html(_CSS)
+
+
+def page_heading(text: str) -> None:
+    """The page's one top-level heading."""
+    st.title(text, anchor=False)
+
+
+def forbidden(what: str = "this page") -> None:
+    page_heading("Not permitted")
+    st.error(f"Your account does not give access to {what}. If you need it, ask an administrator.")
