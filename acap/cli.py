@@ -204,6 +204,64 @@ def demo(
     typer.echo(f"\nWrote {len(res.files)} results to {res.out_dir}/ in {time.perf_counter() - t0:.1f} s.")
 
 
+def _app_script() -> Path:
+    """The Streamlit entry script (app/main.py beside the acap package in a source checkout)."""
+    script = Path(__file__).resolve().parent.parent / "app" / "main.py"
+    if not script.exists():
+        raise AcapInputError("the app (app/main.py) is not beside this acap installation; run acap serve from a "
+                             "source checkout (pip install -e .)")
+    return script
+
+
+@app.command()
+@_one_line_errors
+def serve(
+    data: Annotated[Path, typer.Option("--data", help="Folder for the embedded SQLite database "
+                                       "(ignored when ACAP_DATABASE_URL is set).")] = Path("acap-data"),
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8501,
+    address: Annotated[str, typer.Option("--address", help="Address to listen on.")] = "localhost",
+    seed_demo: Annotated[bool, typer.Option("--demo/--no-demo", help="Seed an empty database with the demo's "
+                                            "organisations and answers.")] = True,
+):
+    """Start the online questionnaire and results app (Streamlit) on a database."""
+    from acap import online
+    from acap.store import open_store
+
+    url = os.environ.get("ACAP_DATABASE_URL") or None
+    if url is None:
+        data.mkdir(parents=True, exist_ok=True)
+    store = open_store(url=url, data_dir=None if url else data)
+    base = os.environ.get("ACAP_BASE_URL") or f"http://{address}:{port}"
+    where = "PostgreSQL (ACAP_DATABASE_URL)" if url and url.startswith("postgres") else (url or f"{data}/acap.sqlite")
+    typer.echo(f"acap serve: database {where}")
+    if store.organisations().empty and seed_demo:
+        t0 = time.perf_counter()
+        seeded = online.seed_demo(store, base, admin_password=os.environ.get("ACAP_ADMIN_PASSWORD"))
+        typer.echo(f"Seeded the demo ({seeded.n_organisations} organisations, {seeded.n_submitted} submitted "
+                   f"answers) in {time.perf_counter() - t0:.1f} s.")
+        typer.echo(f"Admin login: user {seeded.admin_user!r}, password {seeded.admin_password!r} "
+                   "(shown once: keep it)")
+        typer.echo(f"A respondent link: {seeded.respondent_link}")
+    else:
+        typer.echo("The database already holds data: sign in with the admin account made at its first start.")
+    t0 = time.perf_counter()
+    online.warm_up()
+    typer.echo(f"Analyses ready ({time.perf_counter() - t0:.1f} s). Open {base}/ (Ctrl+C stops the server).")
+    env = {"ACAP_BASE_URL": base}
+    if url is None:
+        env["ACAP_DATA_DIR"] = str(data.resolve())
+    os.environ.update(env)
+    from streamlit.web import cli as st_cli
+
+    # The app runs in this process, so the analysis code warmed above stays loaded.
+    st_cli._main_run(str(_app_script()), [], {
+        "server_port": port, "server_address": address, "server_headless": True,
+        "server_maxUploadSize": online.UPLOAD_LIMIT_MB, "server_fileWatcherType": "none",
+        "browser_gatherUsageStats": False, "global_developmentMode": False,
+        "client_toolbarMode": "viewer",
+    })
+
+
 def main():  # pragma: no cover - console entry point
     app()
 

@@ -14,6 +14,8 @@ so the same rules hold wherever they are used:
 from __future__ import annotations
 
 import io
+import os
+import secrets
 import re
 import tempfile
 from dataclasses import dataclass
@@ -26,6 +28,8 @@ import pandas as pd
 from acap.errors import AcapInputError
 from acap.items import Bank
 
+#: Largest upload the app accepts, in megabytes (``ACAP_UPLOAD_LIMIT_MB``).
+UPLOAD_LIMIT_MB = int(os.environ.get("ACAP_UPLOAD_LIMIT_MB", "20"))
 ORGANISATION_TYPES = ("ICB", "ICB place", "Local authority", "NHS trust", "Primary care network",
                       "Commissioning support unit", "Voluntary sector", "CCG (legacy)", "Partner")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -322,3 +326,60 @@ def wave_feedback(store, wave_id: int, bank: Bank) -> WaveResults:
     scored = score_and_aggregate(checked, bank, invited=invited, min_n=int(getattr(wave, "min_n", 5)))
     feedback = publish_all(scored)
     return WaveResults(feedback, scored, len(frame))
+
+
+# ---- acap serve ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Seeded:
+    """What :func:`seed_demo` put in an empty store."""
+
+    n_organisations: int
+    n_submitted: int
+    wave_id: int
+    admin_user: str
+    admin_password: str
+    respondent_link: str
+
+
+def seed_demo(store, base_url: str, *, seed: int = 2024, n_organisations: int = 12,
+              admin_password: str | None = None) -> Seeded:
+    """Fill an empty store with the demo: organisations, a wave, codes, submitted answers, an admin.
+
+    Each simulated respondent answers through the store as a respondent would (one code, the
+    answers saved, then submitted), so response rates and results agree; every organisation keeps
+    its unanswered invitations, and one of them is returned as a link to try.
+    """
+    from acap.simulate import simulate
+
+    sim = simulate(n_organisations=n_organisations, seed=seed)
+    password = admin_password or secrets.token_urlsafe(12)
+    store.create_account("admin", password, "admin", organisations=(), actor="acap serve")
+    wave = store.create_wave("Demo wave", min_n=5, network=True, actor="acap serve")
+    items = [c for c in sim.responses.columns if c not in ("respondent_id", "bank_version", "organisation", "role",
+                                                           "years_in_role")]
+    spare = None
+    submitted = 0
+    for org, info in sim.organisations.iterrows():
+        oid = store.add_organisation(org, info["type"])
+        rows = sim.responses[sim.responses["organisation"] == org]
+        codes = store.issue_codes(wave, oid, int(info["invited"]), actor="acap serve")
+        for code, (_, r) in zip(codes, rows.iterrows()):
+            answers = {i: (None if pd.isna(r[i]) else int(r[i])) for i in items}
+            bg = {"role": r["role"]}
+            if pd.notna(r["years_in_role"]):
+                bg["years_in_role"] = float(r["years_in_role"])
+            store.save_page(code, "review", answers, bg)
+            store.submit(code)
+            submitted += 1
+        if spare is None and len(codes) > len(rows):
+            spare = codes[len(rows)]
+    return Seeded(len(sim.organisations), submitted, wave, "admin", password,
+                  f"{base_url.rstrip('/')}/?code={spare}")
+
+
+def warm_up() -> None:
+    """Load (or, the first time on a machine, compile) the parallel-analysis kernels."""
+    from acap.factor.retention import parallel_analysis
+
+    x = np.random.default_rng(0).normal(size=(60, 6))
+    parallel_analysis(x, n_iter=2, seed=0)

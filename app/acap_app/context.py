@@ -14,12 +14,13 @@ from typing import Any
 
 import streamlit as st
 
+from acap import online
 from acap.items import Bank, load_bank
 
 #: Tests (and the bench) put a store here instead of opening the configured one.
 STORE_OVERRIDE: Any = None
 #: Largest upload accepted, in megabytes (also set as server.maxUploadSize by ``acap serve``).
-UPLOAD_LIMIT_MB = int(os.environ.get("ACAP_UPLOAD_LIMIT_MB", "20"))
+UPLOAD_LIMIT_MB = online.UPLOAD_LIMIT_MB
 
 # threadpoolctl's limits and BLAS threads are process-wide: one heavy analysis at a time.
 ANALYSIS_LOCK = threading.Lock()
@@ -93,9 +94,7 @@ def _upload_marker(s, wave_id):
 
 
 def _compute(s, wave_id: int):
-    from acap.publish import wave_feedback
-
-    return wave_feedback(s, wave_id, bank())
+    return online.wave_feedback(s, wave_id, bank())
 
 
 def clear_results() -> None:
