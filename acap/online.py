@@ -30,8 +30,6 @@ from acap.items import Bank
 
 #: Largest upload the app accepts, in megabytes (``ACAP_UPLOAD_LIMIT_MB``).
 UPLOAD_LIMIT_MB = int(os.environ.get("ACAP_UPLOAD_LIMIT_MB", "20"))
-ORGANISATION_TYPES = ("ICB", "ICB place", "Local authority", "NHS trust", "Primary care network",
-                      "Commissioning support unit", "Voluntary sector", "CCG (legacy)", "Partner")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0", ""}
@@ -120,7 +118,7 @@ def issue_links(store, wave_id: int, rows: pd.DataFrame, base_url: str, *, actor
     The codes are returned here once; the store keeps only their hashes.
     """
     orgs = store.organisations()
-    ids = {str(n): i for i, n in zip(orgs.index, orgs["name"])}
+    ids = {str(n): i for i, n in zip(orgs["id"], orgs["name"])}
     out = rows.copy()
     out["code"] = ""
     for name, idx in out.groupby("organisation", sort=False).groups.items():
@@ -128,6 +126,38 @@ def issue_links(store, wave_id: int, rows: pd.DataFrame, base_url: str, *, actor
         out.loc[idx, "code"] = codes
     out["link"] = [f"{base_url.rstrip('/')}/?code={c}" for c in out["code"]]
     return out
+
+
+def roster_links(store, wave_id: int, organisation_id: int, base_url: str, *, actor: str) -> pd.DataFrame:
+    """Personal links for everyone on a roster who has none yet (name, label, code, link)."""
+    out = store.issue_roster_codes(wave_id, organisation_id, actor=actor)
+    out["link"] = [f"{base_url.rstrip('/')}/?code={c}" for c in out["code"]]
+    return out
+
+
+def reminder_list(store, path) -> pd.DataFrame:
+    """The rows of a mail-merge file whose code has not been submitted, with their status."""
+    from acap.readers import read_table
+
+    t = read_table(path)
+    t.data.columns = [str(c).strip().lower() for c in t.data.columns]
+    codes = read_codes(path)
+    status = store.code_status(codes).set_index("code")["status"]
+    rows = t.data[t.data["code"].astype(str).str.strip().isin(codes)].copy()
+    rows["status"] = rows["code"].astype(str).str.strip().map(status)
+    return rows[rows["status"] != "submitted"]
+
+
+def rates_table(rates: pd.DataFrame) -> pd.DataFrame:
+    """The store's response rates as a flat table for display (organisation, role group, counts, rate)."""
+    out = rates.reset_index()
+    out["response_rate"] = out["response_rate"].round(3)
+    return out
+
+
+def unusable_password() -> str:
+    """A random password nobody is told (for accounts that sign in through single sign-on only)."""
+    return secrets.token_urlsafe(32)
 
 
 def read_roster(path, bank: Bank) -> pd.DataFrame:
@@ -176,11 +206,19 @@ def read_roster(path, bank: Bank) -> pd.DataFrame:
 
 
 def reminders(rates: pd.DataFrame) -> pd.DataFrame:
-    """Per organisation: invited, not started, started but not submitted (from the store's rates)."""
-    by = rates.groupby("organisation")[["invited", "started", "submitted"]].sum()
+    """Per organisation: invited, not started, started but not submitted (the store's "all" rows)."""
+    by = rates.xs("all", level="role_group")
     return pd.DataFrame({"organisation": by.index, "invited": by["invited"].to_numpy(),
                          "not started": (by["invited"] - by["started"]).to_numpy(),
                          "started, not submitted": (by["started"] - by["submitted"]).to_numpy()})
+
+
+def read_codes(path) -> list[str]:
+    """The ``code`` column of a mail-merge file handed back for a reminders list."""
+    from acap.readers import clean_text
+
+    t = _table(path, {"code"}, "the mail-merge file")
+    return [c for c in clean_text(t.data["code"]) if c]
 
 
 def responses_frame(checked, bank: Bank) -> pd.DataFrame:
@@ -288,11 +326,11 @@ def sav_bytes(frame: pd.DataFrame, bank: Bank) -> bytes:
         return path.read_bytes()
 
 
-def retention_table(waves: pd.DataFrame, today: date) -> pd.DataFrame:
-    """Waves with their retention date and whether it has passed."""
-    out = waves.reindex(columns=["title", "retention"]).copy()
-    ret = pd.to_datetime(out["retention"], errors="coerce")
-    out["due"] = np.where(ret.notna() & (ret.dt.date <= today), "yes: purge now", "")
+def retention_table(waves: pd.DataFrame, due: list[int]) -> pd.DataFrame:
+    """Waves with their retention date, whether it has passed (the store's ``due_for_purge``) and
+    when they were purged."""
+    out = waves.reindex(columns=["id", "title", "retention", "purged_at"]).copy()
+    out["due"] = np.where(out["id"].isin(due), "yes: purge now", "")
     return out
 
 
@@ -318,7 +356,7 @@ def wave_feedback(store, wave_id: int, bank: Bank) -> WaveResults:
         return WaveResults({}, None, 0)
     checked = validate_responses(frame, bank)
     rates = store.response_rates(wave_id)
-    invited = rates.groupby("organisation")["invited"].sum() if len(rates) else None
+    invited = rates.xs("all", level="role_group")["invited"] if len(rates) else None
     if invited is not None:
         present = set(checked.background["organisation"])
         invited = invited[invited.index.isin(present)]

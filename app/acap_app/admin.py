@@ -18,7 +18,7 @@ from acap.errors import AcapInputError
 from acap_app import context
 from acap_app.ui import forbidden, page_heading
 
-ORG_TYPES = online.ORGANISATION_TYPES
+from acap.store import ORGANISATION_TYPES as ORG_TYPES  # noqa: E402
 
 
 def page(section: str, user) -> None:
@@ -38,14 +38,14 @@ def page(section: str, user) -> None:
 
 # ---- helpers ------------------------------------------------------------------------------
 def _wave_picker(label: str = "Wave", key: str = "wave_pick"):
+    """Choose a wave (newest first); returns (id, Wave) or (None, None) when there is none."""
     waves = context.store().waves()
     if waves.empty:
         st.info("There are no waves yet. Create one under “Waves and organisations”.")
         return None, None
-    ids = list(waves.index)
+    ids = [int(i) for i in waves["id"]]
     titles = dict(zip(ids, waves["title"]))
-    wid = st.selectbox(label, ids, format_func=lambda i: f"{titles[i]} (wave {i})", key=key,
-                       index=len(ids) - 1)
+    wid = st.selectbox(label, ids, format_func=lambda i: f"{titles[i]} (wave {i})", key=key)
     return wid, context.store().wave(wid)
 
 
@@ -54,7 +54,7 @@ def _org_picker(label: str = "Organisation", key: str = "org_pick"):
     if orgs.empty:
         st.info("There are no organisations yet.")
         return None
-    ids = list(orgs.index)
+    ids = [int(i) for i in orgs["id"]]
     names = dict(zip(ids, orgs["name"]))
     return st.selectbox(label, ids, format_func=names.get, key=key)
 
@@ -92,7 +92,7 @@ def _waves(user) -> None:
     s = context.store()
     st.subheader("Organisations")
     orgs = s.organisations()
-    st.dataframe(orgs, use_container_width=True)
+    st.dataframe(orgs[["name", "type", "parent"]], hide_index=True, use_container_width=True)
     with st.form("add_org", clear_on_submit=True):
         st.markdown("**Add an organisation**")
         name = st.text_input("Name")
@@ -106,15 +106,19 @@ def _waves(user) -> None:
         elif len(orgs) and name.strip().casefold() in {n.casefold() for n in orgs["name"]}:
             st.error(f"Organisation name: “{name.strip()}” already exists.")
         else:
-            pid = None if parent == "(none)" else int(orgs.index[list(orgs["name"]).index(parent)])
-            s.add_organisation(name.strip(), kind, parent=pid)
-            st.success(f"Added {name.strip()}.")
-            st.rerun()
+            try:
+                s.add_organisation(name.strip(), kind, parent=None if parent == "(none)" else parent,
+                                   actor=_actor(user))
+            except AcapInputError as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"Added {name.strip()}.")
 
     st.subheader("Waves")
     waves = s.waves()
     if not waves.empty:
-        st.dataframe(waves, use_container_width=True)
+        st.dataframe(waves[["id", "title", "opens", "closes", "min_n", "network", "retention", "closed"]],
+                     hide_index=True, use_container_width=True)
     with st.form("add_wave", clear_on_submit=True):
         st.markdown("**Create a wave**")
         title = st.text_input("Title", placeholder="e.g. Spring 2027")
@@ -136,15 +140,18 @@ def _waves(user) -> None:
         if errors:
             st.error(" ".join(errors))
         else:
-            s.create_wave(title.strip(), opens=opens, closes=closes, min_n=int(min_n), network=network,
-                          retention=retention, actor=_actor(user))
-            st.success(f"Created wave “{title.strip()}”.")
-            st.rerun()
+            try:
+                s.create_wave(title.strip(), opens=opens, closes=closes, min_n=int(min_n), network=network,
+                              retention=retention, actor=_actor(user))
+            except AcapInputError as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"Created wave “{title.strip()}”.")
 
     if not waves.empty:
         st.subheader("Close a wave")
         wid, wave = _wave_picker("Wave to close", key="close_pick")
-        if wave is not None and not _is_closed(wave):
+        if wave is not None and not wave.closed:
             sure = st.checkbox("I understand that a closed wave accepts no more answers", key="close_sure")
             if st.button("Close this wave", disabled=not sure):
                 s.close_wave(wid, actor=_actor(user))
@@ -152,11 +159,6 @@ def _waves(user) -> None:
                 st.rerun()
         elif wave is not None:
             st.info(f"“{wave.title}” is closed.")
-
-
-def _is_closed(wave) -> bool:
-    closed = getattr(wave, "closed", None)
-    return bool(closed) if closed is not None else getattr(wave, "status", "open") != "open"
 
 
 def _invitations(user) -> None:
@@ -184,7 +186,8 @@ def _invitations(user) -> None:
         n = st.number_input("How many codes", min_value=1, max_value=5000, value=10, step=1)
         go = st.form_submit_button("Issue codes")
     if go and org is not None:
-        name = s.organisations().loc[org, "name"]
+        orgs = s.organisations()
+        name = orgs.loc[orgs["id"] == org, "name"].iloc[0]
         rows = pd.DataFrame({"organisation": [name] * int(n)})
         st.session_state["mailmerge"] = online.issue_links(s, wid, rows, context.base_url(), actor=_actor(user))
     mm = st.session_state.get("mailmerge")
@@ -207,17 +210,35 @@ def _invitations(user) -> None:
             except AcapInputError as exc:
                 _problems(exc)
             else:
-                s.import_roster(wid, org, rows, actor=_actor(user))
-                st.success(f"Imported {len(rows)} people.")
+                try:
+                    n = s.import_roster(wid, org, rows, actor=_actor(user))
+                except AcapInputError as exc:
+                    _problems(exc)
+                else:
+                    st.success(f"Imported {n} people. They are shown in results only as P01, P02 ...")
+        if org is not None and len(s.roster(wid, org)) and st.button("Personal links for everyone on this list"):
+            st.session_state["mailmerge"] = online.roster_links(s, wid, org, context.base_url(), actor=_actor(user))
 
     st.subheader("Reminders")
     rates = s.response_rates(wid)
     if rates.empty:
         st.info("No invitations yet.")
-    else:
-        st.markdown("People who have not submitted yet, by organisation. Send your reminder to the same "
-                    "mail-merge list; those who already submitted will be told their link has been used.")
-        st.dataframe(online.reminders(rates), hide_index=True, use_container_width=True)
+        return
+    st.markdown("Who has not submitted yet, by organisation:")
+    st.dataframe(online.reminders(rates), hide_index=True, use_container_width=True)
+    st.markdown("To get the list of people to remind, upload your mail-merge file (the one with the **code** "
+                "column); you get back its rows whose code has not been submitted.")
+    mup = st.file_uploader("Mail-merge file (CSV or XLSX)", type=["csv", "xlsx"], key="mm_upload")
+    mpath = _saved_upload(mup)
+    if mpath is not None:
+        try:
+            todo = online.reminder_list(s, mpath)
+        except AcapInputError as exc:
+            _problems(exc)
+        else:
+            st.markdown(f"{len(todo)} people to remind.")
+            st.download_button("Download the reminders list (CSV)", todo.to_csv(index=False).encode("utf-8-sig"),
+                               file_name=f"acap-wave{wid}-reminders.csv", mime="text/csv", on_click="ignore")
 
 
 def _rates(user) -> None:
@@ -232,8 +253,9 @@ def _rates(user) -> None:
         if rates.empty:
             st.info("No invitations yet.")
             return
-        st.caption("Updates every 30 seconds.")
-        st.dataframe(rates, hide_index=True, use_container_width=True)
+        st.caption("Updates every 30 seconds. Role groups come from the role people gave; invitations carry "
+                   "no role, so only the organisation's row has an invited count.")
+        st.dataframe(online.rates_table(rates), hide_index=True, use_container_width=True)
 
     live()
 
@@ -260,8 +282,12 @@ def _upload(user) -> None:
         st.warning(note)
     st.success(f"{len(frame)} answers from {frame['organisation'].nunique()} organisations passed every check.")
     if st.button(f"Add {len(frame)} answers to “{wave.title}”", type="primary"):
-        s.upload_responses(wid, frame, actor=_actor(user))
-        st.success("Added.")
+        try:
+            n = s.upload_responses(wid, frame, actor=_actor(user))
+        except AcapInputError as exc:
+            _problems(exc)
+        else:
+            st.success(f"Added {n} answers.")
 
 
 def _exports(user) -> None:
@@ -295,7 +321,7 @@ def _retention(user) -> None:
         return
     st.markdown("Each wave's answers and advice-network nominations are deleted on its retention date. "
                 "Results already downloaded are not affected.")
-    st.dataframe(online.retention_table(waves, date.today()), use_container_width=True)
+    st.dataframe(online.retention_table(waves, s.due_for_purge()), hide_index=True, use_container_width=True)
     wid, wave = _wave_picker("Wave to purge", key="purge_pick")
     if wave is None:
         return
@@ -303,7 +329,6 @@ def _retention(user) -> None:
                        key="purge_sure")
     if st.button("Purge this wave", disabled=not sure, type="primary"):
         s.purge_wave(wid, actor=_actor(user))
-        context.clear_results()
         st.success(f"Purged “{wave.title}”.")
 
 
@@ -320,7 +345,7 @@ def _accounts(user) -> None:
                             format_func={"admin": "Administrator", "lead": "Organisation lead",
                                          "consultant": "Consultant"}.get)
         chosen = st.multiselect("Organisations (leads: their own; consultants: those assigned)",
-                                list(orgs.index), format_func=dict(zip(orgs.index, orgs["name"])).get)
+                                [int(i) for i in orgs["id"]], format_func=dict(zip(orgs["id"], orgs["name"])).get)
         ok = st.form_submit_button("Create account")
     if ok:
         errors = []
@@ -328,6 +353,9 @@ def _accounts(user) -> None:
             errors.append("User name: please enter one.")
         if password and len(password) < 12:
             errors.append("Password: use at least 12 characters.")
+        if not password and "@" not in username:
+            errors.append("Password: a local account needs one (only single sign-on accounts, named by "
+                          "e-mail address, may leave it blank).")
         if role == "lead" and len(chosen) != 1:
             errors.append("Organisations: an organisation lead has exactly one organisation.")
         if role == "consultant" and not chosen:
@@ -335,8 +363,15 @@ def _accounts(user) -> None:
         if errors:
             st.error(" ".join(errors))
         else:
-            s.create_account(username.strip(), password or None, role, organisations=tuple(chosen),
-                             actor=_actor(user))
-            st.success(f"Created {username.strip()}.")
+            try:
+                # A single sign-on account gets a random password nobody knows: it signs in through OIDC only.
+                s.create_account(username.strip(), password or online.unusable_password(), role,
+                                 organisations=tuple(chosen), actor=_actor(user))
+            except AcapInputError as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"Created {username.strip()}.")
+    st.subheader("Accounts")
+    st.dataframe(s.accounts(), hide_index=True, use_container_width=True)
     st.subheader("Audit log")
     st.dataframe(s.audit_log(), hide_index=True, use_container_width=True)

@@ -45,18 +45,21 @@ def current_user() -> User | None:
 
 def _oidc_user() -> User | None:
     """Map an OIDC identity (e-mail) to its account in the store; unknown identities get nothing."""
-    email = str(st.user.get("email") or "").lower()
-    find = getattr(context.store(), "account", None)
-    acct = find(email) if find and email else None
-    if acct is None:
+    email = str(st.user.get("email") or "").strip().lower()
+    if not email:
         return None
-    return User(email, acct.role, tuple(_org_names(acct.organisations)))
+    accounts = context.store().accounts()
+    row = accounts[(accounts["username"].str.lower() == email) & accounts["active"]]
+    if row.empty:
+        return None
+    r = row.iloc[0]
+    return User(email, r["role"], tuple(_org_names(r["organisations"])))
 
 
 def _org_names(orgs) -> list[str]:
     """Accounts may hold organisation ids or names; pages compare names."""
     table = context.store().organisations()
-    names = dict(zip(table.index, table["name"])) if "name" in table.columns else {}
+    names = dict(zip(table["id"], table["name"]))
     return [names.get(o, o) for o in orgs]
 
 

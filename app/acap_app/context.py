@@ -57,19 +57,14 @@ def base_url() -> str:
     return os.environ.get("ACAP_BASE_URL", "http://localhost:8501").rstrip("/")
 
 
-def store_error(exc: Exception, name: str) -> bool:
-    """Is ``exc`` the store's error called ``name`` (AlreadySubmitted, WaveClosed)?"""
-    return any(k.__name__ == name for k in type(exc).__mro__)
-
-
 def wave_results(wave_id: int):
     """Every organisation's feedback for a wave, cached by wave and its last submission.
 
-    A new submission (or upload) changes ``last_submission`` and so the key; old entries fall
-    out after the newest few. The computation runs behind :data:`ANALYSIS_LOCK`.
+    A new submission or upload changes ``last_submission`` and so the key (a purge empties it);
+    old entries fall out after the newest few. The computation runs behind :data:`ANALYSIS_LOCK`.
     """
     s = store()
-    key = (wave_id, s.last_submission(wave_id), _upload_marker(s, wave_id))
+    key = (id(s), wave_id, s.last_submission(wave_id))
     hit = _RESULTS.get(key)
     if hit is not None:
         _RESULTS.move_to_end(key)
@@ -82,15 +77,6 @@ def wave_results(wave_id: int):
             while len(_RESULTS) > _RESULTS_MAX:
                 _RESULTS.popitem(last=False)
     return hit
-
-
-def _upload_marker(s, wave_id):
-    # Uploads are answers too; a store that records them in its audit log changes this key.
-    try:
-        log = s.audit_log()
-        return int(len(log))
-    except Exception:  # pragma: no cover - a store without an audit log
-        return 0
 
 
 def _compute(s, wave_id: int):

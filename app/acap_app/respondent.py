@@ -8,8 +8,12 @@ nothing: the same link opens the page where the respondent stopped.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import streamlit as st
+
+from acap.errors import AcapInputError
+from acap.store import AlreadySubmitted, WaveClosed
 
 from acap_app import context
 from acap_app.ui import page_heading
@@ -63,13 +67,16 @@ def _load(code: str, inv, pages: list[Page]):
         return
     ss["r_code"] = code
     ss["r_answers"] = dict(context.store().answers(code) or {})
+    ss["r_answers"].update({k: v for k, v in (("role", inv.role), ("years_in_role", inv.years_in_role))
+                            if v is not None})
     ids = [p.id for p in pages]
     ss["r_page"] = inv.page if inv.page in ids else ids[0]
-    if hasattr(context.store(), "nominations"):
+    ss["r_started"] = inv.page is not None
+    ss["r_noms"], ss["r_outside"] = {}, {}
+    if inv.wave.network:
         noms, outside = context.store().nominations(code)
-        ss["r_noms"], ss["r_outside"] = dict(noms), dict(outside)
-    else:
-        ss["r_noms"], ss["r_outside"] = {}, {}
+        ss["r_noms"] = dict(noms)
+        ss["r_outside"] = {k: (v[0] if isinstance(v, tuple) else v) for k, v in outside.items()}
 
 
 def _widget_value(key: str, default):
@@ -87,18 +94,23 @@ def run(code: str) -> None:
                  "your invitation, or ask the person who invited you for a new one.")
         _forget()
         return
-    wave = s.wave(inv.wave)
+    wave = inv.wave
     if inv.status == "submitted":
         _thanks(wave, code, already=st.session_state.get("r_just_submitted") != code)
         return
-    if _closed(wave):
-        page_heading("This questionnaire has closed")
-        st.info(f"Thank you for your interest. The questionnaire “{wave.title}” is now closed and no longer "
-                "accepts answers. Nothing you saved earlier has been lost; if you think it should still be "
-                "open, please contact the person who invited you.")
+    if not wave.accepting():
+        if wave.opens is not None and date.today() < wave.opens and not wave.closed:
+            page_heading("This questionnaire has not opened yet")
+            st.info(f"Thank you for your interest. The questionnaire “{wave.title}” opens on "
+                    f"{wave.opens:%d %B %Y}. Please use the same link then.")
+        else:
+            page_heading("This questionnaire has closed")
+            st.info(f"Thank you for your interest. The questionnaire “{wave.title}” is now closed and no longer "
+                    "accepts answers. Nothing you saved earlier has been lost; if you think it should still be "
+                    "open, please contact the person who invited you.")
         return
     bank = context.bank()
-    pages = pages_for(bank, bool(getattr(wave, "network", False)))
+    pages = pages_for(bank, wave.network)
     _load(code, inv, pages)
     ids = [p.id for p in pages]
     i = ids.index(st.session_state["r_page"])
@@ -116,15 +128,8 @@ def run(code: str) -> None:
         _items_page(code, page, pages, i)
 
 
-def _closed(wave) -> bool:
-    closed = getattr(wave, "closed", None)
-    if closed is None:
-        closed = getattr(wave, "status", "open") != "open"
-    return bool(closed)
-
-
 def _forget():
-    for k in ("r_code", "r_answers", "r_page", "r_noms", "r_outside", "code"):
+    for k in ("r_code", "r_answers", "r_page", "r_noms", "r_outside", "r_started", "code"):
         st.session_state.pop(k, None)
 
 
@@ -141,14 +146,15 @@ def _save(code: str, page_id: str, answers: dict, background: dict | None = None
     """Save one page; False (with a message shown) when the store refuses."""
     try:
         context.store().save_page(code, page_id, answers, background)
-    except Exception as exc:  # the store's refusals are shown politely; anything else is a bug
-        if context.store_error(exc, "WaveClosed"):
-            st.error("This questionnaire has just closed, so this page could not be saved.")
-            return False
-        if context.store_error(exc, "AlreadySubmitted"):
-            st.error("These answers have already been submitted and can no longer be changed.")
-            return False
-        raise
+    except WaveClosed:
+        st.error("This questionnaire has just closed, so this page could not be saved.")
+        return False
+    except AlreadySubmitted:
+        st.error("These answers have already been submitted and can no longer be changed.")
+        return False
+    except AcapInputError as exc:
+        st.error(f"This page could not be saved: {exc}.")
+        return False
     st.session_state["r_answers"].update(answers)
     if background:
         st.session_state["r_answers"].update(background)
@@ -176,14 +182,16 @@ def _consent(code, pages, i):
         "answered that no one can be singled out.\n"
         "- Nobody at your organisation can see your individual answers.\n"
         "- The answers are deleted on the retention date set for this survey wave.")
-    agreed = st.session_state["r_answers"].get("consent") is True
+    agreed = bool(st.session_state.get("r_started"))
     ok = st.checkbox("I have read this and agree to take part", value=agreed, key="consent_box")
     _, go_next = _nav(back=False, next_label="Start")
     if go_next:
         if not ok:
             st.error("Please tick the box to say you agree to take part before you start.")
             return
-        if _save(code, pages[i + 1].id, {}, {"consent": True}):
+        # Starting is the consent: the store records the first page saved (consent is its condition).
+        if _save(code, pages[i + 1].id, {}):
+            st.session_state["r_started"] = True
             _go(pages, i, +1)
             st.rerun()
 
@@ -191,7 +199,7 @@ def _consent(code, pages, i):
 def _background(code, inv, pages, i):
     page_heading("About you")
     bank = context.bank()
-    org_name = getattr(inv, "organisation_name", None) or _org_name(inv.organisation)
+    org_name = inv.organisation
     st.markdown(f"**Your organisation:** {org_name}")
     st.caption("Your organisation comes from your personal link. If it is wrong, please tell the person who "
                "invited you before you go on.")
@@ -222,14 +230,6 @@ def _background(code, inv, pages, i):
         if _save(code, pages[i + 1].id, {}, {k: v for k, v in bg.items() if v is not None}):
             _go(pages, i, +1)
             st.rerun()
-
-
-def _org_name(org_id) -> str:
-    orgs = context.store().organisations()
-    try:
-        return str(orgs.loc[org_id, "name"])
-    except KeyError:
-        return str(org_id)
 
 
 def _items_page(code, page: Page, pages, i):
@@ -279,32 +279,31 @@ def _network(code, inv, pages, i):
 
     page_heading("Whom you go to for advice")
     s = context.store()
-    roster = s.roster(inv.wave, inv.organisation)
+    roster = s.roster(inv.wave_id, inv.organisation_id)
     st.markdown("Think about the last six months. Whom in your organisation do you go to for advice or "
-                "information about commissioning decisions? Choose as many people as apply (leave yourself out), "
-                "then say how often you go to each. Names are used only to link answers; results show codes such as "
-                "P07, never names.")
+                "information about commissioning decisions? Names are used only to link answers: results show "
+                "codes such as P07, never names.")
     noms = st.session_state["r_noms"]
-    people = {}
-    if len(roster):
-        name_col = "name" if "name" in roster.columns else roster.columns[0]
-        id_col = "person_id" if "person_id" in roster.columns else roster.index.name
-        ids = list(roster[id_col] if id_col in roster.columns else roster.index)
-        names = dict(zip(ids, roster[name_col].astype(str)))
-        people = names
-        chosen = st.multiselect("People you go to for advice", ids, format_func=names.get,
-                                default=[p for p in noms if p in names], key="net_people",
+    names = dict(zip([int(x) for x in roster["id"]], roster["name"].astype(str)))
+    me = inv.person_id
+    chosen, freqs = [], {}
+    if names:
+        if me is None:
+            ids = list(names)
+            me = st.selectbox("First, which name on the list is yours?", ids, format_func=names.get, index=None,
+                              key="net_me", placeholder="Choose your name")
+        others = [p for p in names if p != me]
+        chosen = st.multiselect("People you go to for advice (choose as many as apply)", others,
+                                format_func=names.get, default=[p for p in noms if p in others], key="net_people",
                                 placeholder="Type a name to search")
+        freq_opts = list(FREQUENCY_LABELS)
+        for p in chosen:
+            prev = noms.get(p)
+            freqs[p] = st.radio(f"How often do you go to {names[p]} for advice?", freq_opts,
+                                format_func=FREQUENCY_LABELS.get, horizontal=True, key=f"net_f_{p}",
+                                index=freq_opts.index(prev) if prev in freq_opts else None)
     else:
-        chosen = []
         st.info("No list of colleagues has been loaded for your organisation, so this part is skipped.")
-    freq_opts = list(FREQUENCY_LABELS)
-    freqs = {}
-    for p in chosen:
-        prev = noms.get(p)
-        freqs[p] = st.radio(f"How often do you go to {people[p]} for advice?", freq_opts,
-                            format_func=FREQUENCY_LABELS.get, horizontal=True, key=f"net_f_{p}",
-                            index=freq_opts.index(prev) if prev in freq_opts else None)
     st.markdown("#### Contacts outside your organisation")
     st.markdown("How many people in each of these kinds of organisation do you go to for advice? "
                 "Enter 0 where there is no one.")
@@ -314,17 +313,27 @@ def _network(code, inv, pages, i):
         outside[cat] = st.number_input(label, min_value=0, max_value=200, step=1, key=f"net_o_{cat}",
                                        value=int(prev) if prev is not None else 0)
     go_back, go_next = _nav()
-    if go_back or go_next:
-        missing = [people[p] for p, f in freqs.items() if f is None]
-        if go_next and missing:
-            st.error("Please say how often you go to: " + ", ".join(missing) + ".")
+    if not (go_back or go_next):
+        return
+    missing = [names[p] for p, f in freqs.items() if f is None]
+    if go_next and names and me is None:
+        st.error("Please choose your own name on the list first, so that your answers can be linked.")
+        return
+    if go_next and missing:
+        st.error("Please say how often you go to: " + ", ".join(missing) + ".")
+        return
+    done = {p: int(f) for p, f in freqs.items() if f is not None}
+    counts = {k: int(v or 0) for k, v in outside.items()}
+    if names and me is not None:
+        try:
+            s.save_nominations(code, done, counts, person=me if inv.person_id is None else None)
+        except AcapInputError as exc:
+            st.error(f"This page could not be saved: {exc}.")
             return
-        done = {p: int(f) for p, f in freqs.items() if f is not None}
-        s.save_nominations(code, done, {k: int(v or 0) for k, v in outside.items()})
-        st.session_state["r_noms"], st.session_state["r_outside"] = done, dict(outside)
-        if _save(code, pages[i + (1 if go_next else -1)].id, {}):
-            _go(pages, i, 1 if go_next else -1)
-            st.rerun()
+        st.session_state["r_noms"], st.session_state["r_outside"] = done, counts
+    if _save(code, pages[i + (1 if go_next else -1)].id, {}):
+        _go(pages, i, 1 if go_next else -1)
+        st.rerun()
 
 
 def _review(code, wave, pages, i):
@@ -362,14 +371,15 @@ def _review(code, wave, pages, i):
             return
         try:
             context.store().submit(code)
-        except Exception as exc:
-            if context.store_error(exc, "AlreadySubmitted"):
-                st.error("These answers were already submitted. Thank you.")
-                return
-            if context.store_error(exc, "WaveClosed"):
-                st.error("This questionnaire closed before you submitted, so your answers could not be added.")
-                return
-            raise
+        except AlreadySubmitted:
+            st.error("These answers were already submitted. Thank you.")
+            return
+        except WaveClosed:
+            st.error("This questionnaire closed before you submitted, so your answers could not be added.")
+            return
+        except AcapInputError as exc:
+            st.error(f"Your answers could not be submitted: {exc}.")
+            return
         st.session_state["r_just_submitted"] = code
         st.rerun()
 
