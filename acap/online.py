@@ -347,7 +347,7 @@ class WaveResults:
 def wave_feedback(store, wave_id: int, bank: Bank) -> WaveResults:
     """Score a stored wave and build every organisation's ``OrganisationFeedback`` (publication layer)."""
     from acap.pipeline import score_and_aggregate
-    from acap.publish import publish_all
+    from acap.publish import publish_all, run_meta
     from acap.scoring import validate_responses
 
     wave = store.wave(wave_id)
@@ -362,7 +362,9 @@ def wave_feedback(store, wave_id: int, bank: Bank) -> WaveResults:
         invited = invited[invited.index.isin(present)]
         invited = invited if len(invited) == len(present) else None
     scored = score_and_aggregate(checked, bank, invited=invited, min_n=int(getattr(wave, "min_n", 5)))
-    feedback = publish_all(scored)
+    orgs = store.organisations()
+    types = pd.Series(orgs["type"].to_numpy(), index=orgs["name"].to_numpy())
+    feedback = publish_all(scored, organisations=types, meta=run_meta(scored, wave=wave.title))
     return WaveResults(feedback, scored, len(frame))
 
 

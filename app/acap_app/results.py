@@ -33,10 +33,9 @@ def page(user) -> None:
     if waves.empty:
         st.info("There are no waves yet.")
         return
-    ids = list(waves.index)
+    ids = [int(i) for i in waves["id"]]  # newest first
     titles = dict(zip(ids, waves["title"]))
-    wid = st.selectbox("Wave", ids, index=len(ids) - 1, format_func=lambda i: f"{titles[i]} (wave {i})",
-                       key="res_wave")
+    wid = st.selectbox("Wave", ids, format_func=lambda i: f"{titles[i]} (wave {i})", key="res_wave")
     res = context.wave_results(wid)
     names = [o for o in sorted(res.feedback) if user.may_see(o)]
     if not res.feedback:
