@@ -28,6 +28,25 @@ def store(request, tmp_path):
         context.clear_results()
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def seeded_store(request, tmp_path_factory):
+    """One demo-seeded store per database for the tests that only read (seeding takes seconds)."""
+    from acap.online import seed_demo
+
+    with any_store(request.param, tmp_path_factory.mktemp("seeded")) as s:
+        seeded = seed_demo(s, "http://test", n_organisations=3, admin_password="a long passphrase")
+        yield s, seeded
+
+
+@pytest.fixture
+def seeded(seeded_store):
+    s, info = seeded_store
+    context.STORE_OVERRIDE = s
+    context.clear_results()
+    yield s, info
+    context.STORE_OVERRIDE = None
+
+
 @pytest.fixture
 def wave(store):
     org = store.add_organisation("Ashvale ICB", "ICB")
@@ -213,24 +232,17 @@ def test_staff_pages_need_a_sign_in(store, wave):
     assert not at.sidebar.radio
 
 
-def _seeded(store, n=3):
-    from acap.online import seed_demo
-
-    return seed_demo(store, "http://test", n_organisations=n, admin_password="a long passphrase")
-
-
 @pytest.mark.parametrize("section", list(router.SECTIONS))
-def test_admin_renders_every_section(store, section):
-    _seeded(store)
+def test_admin_renders_every_section(seeded, section):
     at = _app(user=auth.User("admin", "admin"), section=section)
     assert _title(at) == section
     assert not at.error
 
 
-def test_admin_results_come_from_the_publication_layer(store):
+def test_admin_results_come_from_the_publication_layer(seeded):
     from acap.online import wave_feedback
 
-    seeded = _seeded(store)
+    store, seeded = seeded
     at = _app(user=auth.User("admin", "admin"), section="Results")
     fb = wave_feedback(store, seeded.wave_id, context.bank()).feedback
     orgs = at.selectbox(key="res_org")
@@ -244,8 +256,8 @@ def test_admin_results_come_from_the_publication_layer(store):
 
 
 @pytest.mark.parametrize("role", ["lead", "consultant"])
-def test_leads_and_consultants_see_only_their_organisations(store, role):
-    seeded = _seeded(store)
+def test_leads_and_consultants_see_only_their_organisations(seeded, role):
+    store, seeded = seeded
     names = sorted(store.organisations()["name"])
     mine = tuple(names[:1] if role == "lead" else names[:2])
     user = auth.User("someone", role, mine)
@@ -261,8 +273,8 @@ def test_leads_and_consultants_see_only_their_organisations(store, role):
     assert seeded.n_submitted > 0
 
 
-def test_lead_never_sees_validation_or_exports(store):
-    _seeded(store)
+def test_lead_never_sees_validation_or_exports(seeded):
+    store, _ = seeded
     name = sorted(store.organisations()["name"])[0]
     at = _app(user=auth.User("lead", "lead", (name,)))
     labels = [b.label for b in at.button]
@@ -313,12 +325,12 @@ def test_upload_refuses_a_bad_file_whole_and_takes_a_good_one(store, wave, tmp_p
     assert len(store.export_responses(wid)) == len(sim)
 
 
-def test_exports_carry_labels(store):
+def test_exports_carry_labels(seeded):
     import pyreadstat
 
     from acap import online
 
-    seeded = _seeded(store, n=2)
+    store, seeded = seeded
     frame = store.export_responses(seeded.wave_id)
     bank = context.bank()
     data = online.sav_bytes(frame, bank)
