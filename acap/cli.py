@@ -254,12 +254,12 @@ def serve(
     from streamlit.web import cli as st_cli
 
     # The app runs in this process, so the analysis code warmed above stays loaded.
-    st_cli._main_run(str(_app_script()), [], {
-        "server_port": port, "server_address": address, "server_headless": True,
-        "server_maxUploadSize": online.UPLOAD_LIMIT_MB, "server_fileWatcherType": "none",
-        "browser_gatherUsageStats": False, "global_developmentMode": False,
-        "client_toolbarMode": "viewer",
-    })
+    flags = {"server.port": port, "server.address": address, "server.headless": "true",
+             "server.maxUploadSize": online.UPLOAD_LIMIT_MB, "server.fileWatcherType": "none",
+             "browser.gatherUsageStats": "false", "global.developmentMode": "false",
+             "client.toolbarMode": "viewer"}
+    st_cli.main.main(args=["run", str(_app_script()), *(f"--{k}={v}" for k, v in flags.items())],
+                     prog_name="streamlit", standalone_mode=False)
 
 
 def main():  # pragma: no cover - console entry point

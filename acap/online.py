@@ -402,6 +402,7 @@ def seed_demo(store, base_url: str, *, seed: int = 2024, n_organisations: int = 
     for org, info in sim.organisations.iterrows():
         oid = store.add_organisation(org, info["type"])
         rows = sim.responses[sim.responses["organisation"] == org]
+        store.import_roster(wave, oid, demo_roster(int(info["invited"]), seed=seed + oid), actor="acap serve")
         codes = store.issue_codes(wave, oid, int(info["invited"]), actor="acap serve")
         for code, (_, r) in zip(codes, rows.iterrows()):
             answers = {i: (None if pd.isna(r[i]) else int(r[i])) for i in items}
@@ -415,6 +416,20 @@ def seed_demo(store, base_url: str, *, seed: int = 2024, n_organisations: int = 
             spare = codes[len(rows)]
     return Seeded(len(sim.organisations), submitted, wave, "admin", password,
                   f"{base_url.rstrip('/')}/?code={spare}")
+
+
+_FIRST = ("Alex", "Bea", "Cal", "Dana", "Eli", "Fay", "Gus", "Hana", "Ira", "Jo", "Kit", "Lee", "Mo", "Nia",
+          "Oli", "Pat", "Remi", "Sam", "Tam", "Val")
+_LAST = ("Ashby", "Brook", "Carver", "Dale", "Ellis", "Fenwick", "Grant", "Hale", "Irwin", "Jessop", "Kerr",
+         "Lowe", "Marsh", "Noble", "Orme", "Pryce", "Quill", "Rowe", "Shaw", "Tate")
+
+
+def demo_roster(n: int, seed: int = 0) -> pd.DataFrame:
+    """A made-up list of ``n`` colleagues (name, role) for the demo's advice-network question."""
+    rng = np.random.default_rng(seed)
+    pairs = rng.permutation(len(_FIRST) * len(_LAST))[:n]
+    names = [f"{_FIRST[k // len(_LAST)]} {_LAST[k % len(_LAST)]}" for k in pairs]
+    return pd.DataFrame({"name": names})
 
 
 def warm_up() -> None:

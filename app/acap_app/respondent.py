@@ -175,7 +175,7 @@ def _consent(code, pages, i):
         f"This questionnaire, *{bank.title}*, asks how your organisation finds, makes sense of and uses "
         "knowledge from outside. It takes about 15 minutes. You can stop at any time: every page is saved "
         "when you leave it, and your personal link brings you back to where you stopped.")
-    st.markdown("#### How your answers are used")
+    st.markdown("## How your answers are used")
     st.markdown(
         "- Your answers are stored against a code, not your name.\n"
         "- Your organisation sees only summaries of groups of people, and only when enough people have "
@@ -304,7 +304,7 @@ def _network(code, inv, pages, i):
                                 index=freq_opts.index(prev) if prev in freq_opts else None)
     else:
         st.info("No list of colleagues has been loaded for your organisation, so this part is skipped.")
-    st.markdown("#### Contacts outside your organisation")
+    st.markdown("## Contacts outside your organisation")
     st.markdown("How many people in each of these kinds of organisation do you go to for advice? "
                 "Enter 0 where there is no one.")
     outside = {}
@@ -394,7 +394,7 @@ def _thanks(wave, code, already: bool):
         st.success("Your answers have been submitted.")
     closes = getattr(wave, "closes", None)
     when = f" on {closes:%d %B %Y}" if closes else ""
-    st.markdown("#### What happens next")
+    st.markdown("## What happens next")
     st.markdown(
         f"- The survey closes{when}. Then your organisation's results are put together from everyone's answers.\n"
         f"- Results are shown only for groups of at least {getattr(wave, 'min_n', 5)} people, so no one's "
