@@ -111,7 +111,7 @@ class Checker:
         # Streamlit greys out stale elements while a rerun is in flight; wait until it is done.
         self.page.wait_for_function(
             "() => !document.querySelector('[data-stale=\"true\"]') && "
-            "document.querySelector('[data-testid=\"stApp\"]')?.dataset.teststate !== 'running'")
+            "document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState !== 'running'")
         self.page.wait_for_timeout(300)
 
     def check(self, name: str) -> None:
@@ -120,7 +120,15 @@ class Checker:
         for label, size in (("desktop", DESKTOP), ("390px", PHONE)):
             self.page.set_viewport_size(size)
             self.page.wait_for_timeout(250)
-            self.page.screenshot(path=str(ARTIFACTS / f"{self.prefix}-{name}-{label}.png"), full_page=True)
+            # Streamlit scrolls an inner element, so a full-page shot needs a viewport as tall as the content.
+            tall = self.page.evaluate("() => Math.max(...[...document.querySelectorAll("
+                                      "'[data-testid=\"stMain\"], [data-testid=\"stSidebarContent\"]')]"
+                                      ".map(e => e.scrollHeight), 0)")
+            self.page.set_viewport_size({"width": size["width"], "height": max(size["height"], int(tall) + 40)})
+            self.page.wait_for_timeout(250)
+            self.page.screenshot(path=str(ARTIFACTS / f"{self.prefix}-{name}-{label}.png"))
+            self.page.set_viewport_size(size)
+            self.page.wait_for_timeout(150)
             if not self.page.evaluate("() => typeof axe !== 'undefined'"):
                 self.page.evaluate(self.axe)
             found = self.page.evaluate("""async (tags) => {
@@ -139,12 +147,28 @@ class Checker:
 
 
 def _heading(page, text: str, timeout: float = 30_000):
-    page.get_by_role("heading", name=text, level=1).wait_for(timeout=timeout)
+    try:
+        page.get_by_role("heading", name=text, level=1).wait_for(timeout=timeout)
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"failed-waiting-for-{text.replace(' ', '-')}.png"), full_page=True)
+        raise
+
+
+def _settle(page) -> None:
+    # Each click reruns the script; a click landing mid-rerun can be lost, so wait for it to finish.
+    page.wait_for_timeout(150)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-stale=\"true\"]') && "
+        "document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState !== 'running'")
 
 
 def _answer_page(page, choice: str = "Agree") -> None:
+    _settle(page)  # the previous page's elements linger until the rerun ends
     for group in page.get_by_role("radiogroup").all():
         group.get_by_text(choice, exact=True).click()
+        _settle(page)
+        assert group.get_by_role("radio", name=choice, exact=True).is_checked()
 
 
 def _next(page, label: str = "Save and continue") -> None:
@@ -188,7 +212,7 @@ def test_respondent_in_a_browser_resumes_and_is_accessible(browser, tmp_path):
         _heading(page, "acap questionnaire")
         check.check("06-landing")
         code = link.split("code=", 1)[1]
-        page.get_by_label("Your code").fill(code)
+        page.get_by_role("textbox", name="Your code").fill(code)
         page.get_by_role("button", name="Open the questionnaire").click()
         _heading(page, "Assimilation")  # resumed on the page where it stopped
         page.get_by_role("button", name="Back").click()

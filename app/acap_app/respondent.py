@@ -162,10 +162,12 @@ def _save(code: str, page_id: str, answers: dict, background: dict | None = None
 
 
 def _nav(back: bool = True, next_label: str = "Save and continue"):
+    """Back / next buttons, with a slot above them for the page's one error message."""
+    slot = st.container()
     cols = st.columns([1, 1, 2]) if back else st.columns([1, 3])
     go_back = cols[0].button("Back", key="nav_back", use_container_width=True) if back else False
     go_next = cols[1 if back else 0].button(next_label, key="nav_next", type="primary", use_container_width=True)
-    return go_back, go_next
+    return go_back, go_next, slot
 
 
 def _consent(code, pages, i):
@@ -184,10 +186,10 @@ def _consent(code, pages, i):
         "- The answers are deleted on the retention date set for this survey wave.")
     agreed = bool(st.session_state.get("r_started"))
     ok = st.checkbox("I have read this and agree to take part", value=agreed, key="consent_box")
-    _, go_next = _nav(back=False, next_label="Start")
+    _, go_next, slot = _nav(back=False, next_label="Start")
     if go_next:
         if not ok:
-            st.error("Please tick the box to say you agree to take part before you start.")
+            slot.error("Please tick the box to say you agree to take part before you start.")
             return
         # Starting is the consent: the store records the first page saved (consent is its condition).
         if _save(code, pages[i + 1].id, {}):
@@ -216,7 +218,7 @@ def _background(code, inv, pages, i):
         years = st.number_input(f"{years_bg.label} (optional)", min_value=float(years_bg.min or 0),
                                 max_value=float(years_bg.max or 60), step=0.5, key="bg_years",
                                 value=float(prev) if prev is not None else None)
-    go_back, go_next = _nav()
+    go_back, go_next, slot = _nav()
     bg = {"role": role, "years_in_role": years}
     if go_back:
         if _save(code, pages[i - 1].id, {}, {k: v for k, v in bg.items() if v is not None}):
@@ -224,7 +226,7 @@ def _background(code, inv, pages, i):
             st.rerun()
     if go_next:
         if role is None:
-            st.error(f"Please answer before you continue: {role_bg.label}.")
+            slot.error(f"Please answer before you continue: {role_bg.label}.")
             _save(code, pages[i].id, {}, {k: v for k, v in bg.items() if v is not None})
             return
         if _save(code, pages[i + 1].id, {}, {k: v for k, v in bg.items() if v is not None}):
@@ -249,7 +251,7 @@ def _items_page(code, page: Page, pages, i):
         prev = int(prev) if prev is not None and prev == prev else None
         values[iid] = st.radio(f"{k}. {text}", options, format_func=labels.get, horizontal=True,
                                index=options.index(prev) if prev in options else None, key=f"q_{iid}")
-    go_back, go_next = _nav()
+    go_back, go_next, slot = _nav()
     if go_back:
         if _save(code, pages[i - 1].id, values):
             _clear_widgets(page)
@@ -259,7 +261,7 @@ def _items_page(code, page: Page, pages, i):
         missing = [f"question {k}" for k, (iid, _) in enumerate(page.items, start=1) if values[iid] is None]
         if page.required and missing:
             _save(code, page.id, {k: v for k, v in values.items() if v is not None})
-            st.error("Please answer every question on this page before you continue (choose "
+            slot.error("Please answer every question on this page before you continue (choose "
                      f"“{rs.dont_know.label}” if you cannot say). Not yet answered: " + ", ".join(missing) + ".")
             return
         if _save(code, pages[i + 1].id, values):
@@ -312,15 +314,15 @@ def _network(code, inv, pages, i):
         prev = st.session_state["r_outside"].get(cat)
         outside[cat] = st.number_input(label, min_value=0, max_value=200, step=1, key=f"net_o_{cat}",
                                        value=int(prev) if prev is not None else 0)
-    go_back, go_next = _nav()
+    go_back, go_next, slot = _nav()
     if not (go_back or go_next):
         return
     missing = [names[p] for p, f in freqs.items() if f is None]
     if go_next and names and me is None:
-        st.error("Please choose your own name on the list first, so that your answers can be linked.")
+        slot.error("Please choose your own name on the list first, so that your answers can be linked.")
         return
     if go_next and missing:
-        st.error("Please say how often you go to: " + ", ".join(missing) + ".")
+        slot.error("Please say how often you go to: " + ", ".join(missing) + ".")
         return
     done = {p: int(f) for p, f in freqs.items() if f is not None}
     counts = {k: int(v or 0) for k, v in outside.items()}
@@ -328,7 +330,7 @@ def _network(code, inv, pages, i):
         try:
             s.save_nominations(code, done, counts, person=me if inv.person_id is None else None)
         except AcapInputError as exc:
-            st.error(f"This page could not be saved: {exc}.")
+            slot.error(f"This page could not be saved: {exc}.")
             return
         st.session_state["r_noms"], st.session_state["r_outside"] = done, counts
     if _save(code, pages[i + (1 if go_next else -1)].id, {}):
@@ -359,26 +361,26 @@ def _review(code, wave, pages, i):
         if c2.button("Change", key=f"goto_{p.id}", help=f"Go back to {p.title}"):
             st.session_state["r_page"] = p.id
             st.rerun()
-    go_back, go_submit = _nav(next_label="Submit my answers")
+    go_back, go_submit, slot = _nav(next_label="Submit my answers")
     if go_back:
         if _save(code, pages[i - 1].id, {}):
             _go(pages, i, -1)
             st.rerun()
     if go_submit:
         if problems:
-            st.error("Some pages still have questions without an answer: " + ", ".join(problems) +
+            slot.error("Some pages still have questions without an answer: " + ", ".join(problems) +
                      ". Please complete them before you submit.")
             return
         try:
             context.store().submit(code)
         except AlreadySubmitted:
-            st.error("These answers were already submitted. Thank you.")
+            slot.error("These answers were already submitted. Thank you.")
             return
         except WaveClosed:
-            st.error("This questionnaire closed before you submitted, so your answers could not be added.")
+            slot.error("This questionnaire closed before you submitted, so your answers could not be added.")
             return
         except AcapInputError as exc:
-            st.error(f"Your answers could not be submitted: {exc}.")
+            slot.error(f"Your answers could not be submitted: {exc}.")
             return
         st.session_state["r_just_submitted"] = code
         st.rerun()

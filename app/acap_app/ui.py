@@ -11,6 +11,9 @@ _CSS = """
   .block-container { padding-left: 1rem; padding-right: 1rem; padding-top: 2rem; }
 }
 div[role="radiogroup"] label p { white-space: normal; }
+/* Streamlit's captions are a pale grey (below 4.5:1); NHS secondary text colour instead. */
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
+[data-testid="stWidgetLabel"] [data-testid="stCaptionContainer"] { color: #4C6272 !important; opacity: 1 !important; }
 </style>
 """
 
