@@ -17,3 +17,51 @@ def bank():
     from acap.items import load_bank
 
     return load_bank()
+
+
+# ---- databases for the store (acap.store) ---------------------------------------------------
+# PostgreSQL tests run on a database of their own, created from ACAP_TEST_DATABASE_URL and
+# dropped afterwards (several people test against one server at once). In CI (CI set) an
+# unreachable server fails the tests; on a laptop without PostgreSQL they skip.
+PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def postgres_url():
+    """URL of a fresh, uniquely named PostgreSQL database, dropped after the test."""
+    yield from _postgres_database()
+
+
+def _postgres_database():
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(os.environ.get("ACAP_TEST_DATABASE_URL", PG_DEFAULT_URL))
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    name = f"acap_{uuid.uuid4().hex[:16]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server"
+        admin.dispose()
+        message = f"PostgreSQL at {base.render_as_string(hide_password=True)} is unreachable: {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """Each store test runs on SQLite (a file in tmp_path) and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'acap.sqlite'}"
+    else:
+        yield from _postgres_database()

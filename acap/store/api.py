@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from acap.errors import AcapInputError
 from acap.items import Bank, load_bank
 from acap.store import models as m
-from acap.store.engine import READ_ONLY, database_url, make_engine, migrate
+from acap.store.engine import WRITE, database_url, make_engine, migrate
 
 #: Random bytes in an invitation code: 160 bits (the brief asks for at least 128).
 CODE_BYTES = 20
@@ -208,8 +208,9 @@ class Store:
 
     def __init__(self, engine: Engine, banks: Iterable[Bank] = ()):
         self.engine = engine
-        # Reads take a plain BEGIN on SQLite, so they run beside a writer under WAL.
-        self._reader = engine.execution_options(**{READ_ONLY: True})
+        # Writes take BEGIN IMMEDIATE on SQLite (queueing on the busy timeout); reads a plain
+        # BEGIN, so they run beside a writer under WAL.
+        self._writer = engine.execution_options(**{WRITE: True})
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         self._hasher = PasswordHasher()
         self._banks: dict[tuple[str, str], Bank] = {}
@@ -244,10 +245,10 @@ class Store:
 
     # ---- sessions ----------------------------------------------------------------------
     def _write(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
+        return Session(self._writer, expire_on_commit=False)
 
     def _read(self) -> Session:
-        return Session(self._reader)
+        return Session(self.engine)
 
     def _audit(self, s: Session, actor, action: str, target: str | None = None, **detail) -> None:
         s.add(m.AuditEntry(at=_now(), actor=_actor(actor), action=action, target=target,
@@ -357,6 +358,7 @@ class Store:
 
     def close_wave(self, wave_id: int, actor) -> None:
         """Close a wave: its codes take no more answers (closing twice is harmless)."""
+        _actor(actor)
         with self._write() as s, s.begin():
             w = self._wave_row(s, wave_id)
             if not w.closed:
