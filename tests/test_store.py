@@ -494,3 +494,40 @@ def test_round_trip_export_scores_like_the_original(database_url, tmp_path, bank
         key = list(a.columns[:2])
         pd.testing.assert_frame_equal(a.sort_values(key, ignore_index=True), b.sort_values(key, ignore_index=True),
                                       rtol=1e-9)
+
+
+def test_seed_demo_stores_a_submitted_wave_with_unanswered_codes(database_url):
+    from acap.simulate import simulate
+    from acap.store.demo import seed_demo
+
+    sim = simulate(n_organisations=3, seed=5, sizes=(5, 9))
+    store = open_store(database_url)
+    seeded = seed_demo(store, sim)
+    assert seeded.respondents == len(sim.responses)
+    exported = store.export_responses(seeded.wave_id)
+    key = ["organisation", "role", "years_in_role", *sim.responses.columns[5:]]
+    pd.testing.assert_frame_equal(exported[key].sort_values(key, ignore_index=True),
+                                  sim.responses[key].sort_values(key, ignore_index=True), check_dtype=False)
+    rates = store.response_rates(seeded.wave_id).xs("all", level="role_group")
+    invited = sim.organisations["invited"]
+    assert rates["invited"].to_dict() == invited.astype(float).to_dict()
+    assert rates["submitted"].to_dict() == sim.organisations["respondents"].to_dict()
+    for org, codes in seeded.unanswered.items():
+        assert len(codes) == invited[org] - sim.organisations.loc[org, "respondents"]
+        assert all(store.invitation(c).status == "sent" for c in codes)
+    store.close()
+
+
+def test_demo_writes_a_store_that_opens_again(tmp_path, bank):
+    from acap.demo import store_writer
+    from acap.simulate import simulate
+
+    sim = simulate(n_organisations=2, seed=8, sizes=(5, 6))
+    store_writer(sim, bank)(tmp_path / "store")
+    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == ["acap.sqlite", "unanswered_codes.csv"]
+    codes = pd.read_csv(tmp_path / "store" / "unanswered_codes.csv", encoding="utf-8-sig")
+    store = open_store(data_dir=tmp_path / "store")
+    [wave] = store.waves()["id"].tolist()
+    assert len(store.export_responses(wave)) == len(sim.responses)
+    assert store.invitation(codes["code"].iloc[0]).status == "sent"
+    store.close()
