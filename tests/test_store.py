@@ -398,14 +398,23 @@ def test_upload_responses_validated_and_not_twice(store):
     out = store.export_responses(w)
     assert not set(out["respondent_id"]) & set(sim.responses["respondent_id"])  # fresh pseudonyms
     before = _snapshot(store)
-    with pytest.raises(AcapInputError, match="uploaded to this wave already"):
+    with pytest.raises(AcapInputError, match="row 0: these answers were uploaded to this wave already"):
         store.upload_responses(w, sim.responses.iloc[:3], actor="admin")
+    renamed = sim.responses.iloc[3:5].assign(respondent_id=["new-1", "new-2"])  # new IDs, same rows
+    with pytest.raises(AcapInputError, match="uploaded to this wave already"):
+        store.upload_responses(w, renamed, actor="admin")
     bad = sim.responses.assign(organisation="Nowhere Trust")
     with pytest.raises(AcapInputError, match="organisation 'Nowhere Trust' is not in the store"):
         store.upload_responses(w, bad, actor="admin")
     with pytest.raises(AcapInputError):
         store.upload_responses(w, sim.responses.assign(AQ01=12), actor="admin")
     assert _snapshot(store) == before
+    dump = repr(_snapshot(store))
+    assert not any(rid in dump or hashlib.sha256(rid.encode()).hexdigest() in dump
+                   for rid in sim.responses["respondent_id"])  # the file's own IDs are not kept
+    twins = pd.concat([sim.responses.iloc[[0]]] * 2, ignore_index=True).assign(respondent_id=["t1", "t2"])
+    other = store.create_wave("Twins", actor="admin")
+    assert store.upload_responses(other, twins, actor="admin") == 2  # two alike in one file are two
     # same answers back (order aside)
     key = ["organisation", "role", "years_in_role", *sim.responses.columns[5:]]
     a = out[key].sort_values(key, ignore_index=True)
@@ -531,3 +540,8 @@ def test_demo_writes_a_store_that_opens_again(tmp_path, bank):
     assert len(store.export_responses(wave)) == len(sim.responses)
     assert store.invitation(codes["code"].iloc[0]).status == "sent"
     store.close()
+
+
+def test_unreachable_database_is_one_clear_error():
+    with pytest.raises(AcapInputError, match=r"database postgresql\+psycopg://nobody@127.0.0.1:9/none: cannot open"):
+        open_store("postgresql://nobody@127.0.0.1:9/none")

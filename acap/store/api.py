@@ -26,7 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from acap.errors import AcapInputError
@@ -136,6 +136,14 @@ def open_store(url: str | None = None, data_dir: str | os.PathLike | None = None
     Store
     """
     engine = make_engine(database_url(url, data_dir), **engine_kwargs)
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        engine.dispose()
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        raise AcapInputError(f"cannot open the database: {first}",
+                             f"database {engine.url.render_as_string(hide_password=True)}") from None
     migrate(engine)
     return Store(engine)
 
@@ -877,8 +885,9 @@ class Store:
 
         The table is validated whole by :func:`acap.scoring.validate_responses` against the
         wave's bank; every organisation must exist in the store. Each row gets a fresh random
-        respondent ID (the file's own IDs may identify people; only their SHA-256 is kept, so
-        the same row uploaded twice is refused). Returns the number of respondents added.
+        respondent ID; the file's own IDs (which may be names or e-mail addresses) are not kept
+        in any form. A fingerprint of each row's answers is kept instead, so a file (or a row)
+        uploaded twice is refused. Returns the number of respondents added.
         """
         from acap.scoring import validate_responses
 
@@ -893,21 +902,20 @@ class Store:
             row = int(np.flatnonzero((bg["organisation"] == unknown[0]).to_numpy())[0])
             raise AcapInputError(f"organisation {unknown[0]!r} is not in the store (add it first)",
                                  f"row {row}, column organisation")
-        refs = [hashlib.sha256(f"{w.id}:{rid}".encode()).hexdigest() for rid in bg.index]
         dk = {i: bank.response_scales[meta["response_scale"]].dont_know.code for i, meta in bank.items.items()}
         codes = valid.codes.copy()
         for item, code in dk.items():
             codes.loc[valid.dont_know[item].to_numpy(), item] = code
+        refs = _fingerprints(w.id, bg, codes)
         now = _now()
         with self._write() as s, s.begin():
             self._wave_row(s, w.id)
-            dup = set(s.scalars(select(m.Response.external_ref).where(m.Response.wave_id == w.id,
-                                                                      m.Response.external_ref.in_(refs))))
+            dup = set(s.scalars(select(m.Response.fingerprint).where(m.Response.wave_id == w.id,
+                                                                      m.Response.fingerprint.in_(refs))))
             if dup:
                 row = next(k for k, r in enumerate(refs) if r in dup)
-                raise AcapInputError(f"respondent {bg.index[row]!r} was uploaded to this wave already",
-                                     f"row {row}, column respondent_id")
-            made = [m.Response(wave_id=w.id, organisation_id=orgs[o], respondent_id=_pseudonym(), external_ref=ref,
+                raise AcapInputError("these answers were uploaded to this wave already", f"row {row}")
+            made = [m.Response(wave_id=w.id, organisation_id=orgs[o], respondent_id=_pseudonym(), fingerprint=ref,
                                bank_version=w.bank_version, role=role, source="upload", submitted=True,
                                years_in_role=None if pd.isna(y) else float(y), started_at=now, submitted_at=now)
                     for ref, o, role, y in zip(refs, bg["organisation"], bg["role"], bg["years_in_role"])]
@@ -961,6 +969,16 @@ def organisation_type(value: str) -> str:
         raise AcapInputError(f"unknown organisation type {value!r} (one of: {', '.join(m.ORGANISATION_TYPES)})",
                              "type")
     return by_lower[text.lower()]
+
+
+def _fingerprints(wave_id: int, background: pd.DataFrame, codes: pd.DataFrame) -> list[str]:
+    """SHA-256 of each uploaded row's organisation, role, years and answers; identical rows
+    within one file are told apart by their occurrence number, so re-uploading any of them
+    collides while two respondents who answered alike in one file do not."""
+    front = zip(background["organisation"], background["role"], background["years_in_role"])
+    text = pd.Series(["|".join(map(str, (*f, *row))) for f, row in zip(front, codes.to_numpy().tolist())])
+    occurrence = text.groupby(text.to_numpy()).cumcount()
+    return [hashlib.sha256(f"{wave_id}|{t}|{k}".encode()).hexdigest() for t, k in zip(text, occurrence)]
 
 
 def _pseudonym() -> str:
