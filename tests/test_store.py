@@ -7,11 +7,10 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from acap.errors import AcapInputError
-from acap.store import (AlreadySubmitted, WaveClosed, WaveNotOpen, downgrade, hash_code, make_engine, migrate,
-                        open_store)
+from acap.store import AlreadySubmitted, WaveClosed, WaveNotOpen, downgrade, make_engine, migrate, open_store
 from acap.store.models import Base
 
 ALL_TABLES = {"organisations", "waves", "invitations", "responses", "answers", "roster_people", "nominations",
@@ -435,9 +434,8 @@ def test_purge_removes_answers_and_nominations(wave):
     keep = store.create_wave("Other wave", actor="admin")
     [other] = store.issue_codes(keep, org, 1, actor="admin")
     store.save_page(other, "acquisition", {"AQ01": 2})
-    with store.engine.connect() as conn:
-        retention = conn.execute(text(f"UPDATE waves SET retention = '2000-01-01' WHERE id = {w}"))
-        conn.commit()
+    with store.engine.begin() as conn:  # the retention date has passed
+        conn.execute(text(f"UPDATE waves SET retention = '2000-01-01' WHERE id = {w}"))
     assert store.due_for_purge() == [w]
     store.purge_wave(w, actor="admin")
     assert store.due_for_purge() == []
@@ -452,7 +450,6 @@ def test_purge_removes_answers_and_nominations(wave):
     assert store.wave(w).purged_at is not None and store.wave(w).closed
     assert store.answers(other) == {"AQ01": 2}  # the other wave is untouched
     assert store.audit_log()["action"].iloc[-1] == "purge_wave"
-    del retention
 
 
 # ---- the round trip: online answers -> export -> acap score = scoring the originals ----------
