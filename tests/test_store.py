@@ -40,11 +40,11 @@ def _snapshot(store):
 
 # ---- migrations ---------------------------------------------------------------------------
 
-def test_migrations_up_from_empty_and_back_down(database_url):
+def test_migrations_up_from_empty_and_back_down(empty_database_url):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    engine = make_engine(database_url)
+    engine = make_engine(empty_database_url)
     assert not ALL_TABLES & set(inspect(engine).get_table_names())
     migrate(engine)
     assert ALL_TABLES <= set(inspect(engine).get_table_names())
