@@ -478,10 +478,10 @@ class Store:
             raise AcapInputError("this code is not recognised (check it was typed in full)", "code")
         inv, wave, _, resp = row
         today = date.today()
-        if wave.closed or (wave.closes is not None and today > wave.closes):
+        if not _wave(wave).accepting(today):
+            if not wave.closed and wave.opens is not None and today < wave.opens:
+                raise WaveNotOpen(f"the survey {wave.title!r} opens on {wave.opens.isoformat()}", "code")
             raise WaveClosed(f"the survey {wave.title!r} has closed, so it takes no more answers", "code")
-        if wave.opens is not None and today < wave.opens:
-            raise WaveNotOpen(f"the survey {wave.title!r} opens on {wave.opens.isoformat()}", "code")
         if inv.status == "submitted" or (resp is not None and resp.submitted):
             raise AlreadySubmitted("these answers were submitted already; a code submits once", "code")
         return inv, wave, resp
