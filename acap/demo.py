@@ -72,6 +72,7 @@ def run_demo(out_dir: str | Path = "acap-demo", seed: int = 2024, n_organisation
         **scoring_files(scored),
         **validation_files(validation),
         **net_files,
+        "store": store_writer(sim, bank),
     }
     written = write_all(out_dir, files)
     return DemoResult(out_dir=Path(out_dir), files=written, simulation=sim, scored=scored, headline=head,
@@ -117,6 +118,27 @@ def network_stage(scored: Scored, seed: int, score: str = "potential", n_perm: i
         "network/gephi": _gephi_writer(export_all, split_organisations(nets.edges, roster, nets.contacts)),
     }
     return files, {"links": links, "networks": nets, "org_network": links.org_network}
+
+
+def store_writer(sim: Simulation, bank: Bank):
+    """A writer that fills a folder with an online-survey database (``acap.sqlite``) holding the
+    simulated answers as a submitted wave, and ``unanswered_codes.csv`` (the codes nobody has
+    used yet, as a mail merge would hold them): ``acap serve --data <folder>`` opens it."""
+
+    def write(path: Path) -> None:
+        from acap.store import open_store
+        from acap.store.demo import seed_demo
+
+        store = open_store(data_dir=path)
+        try:
+            seeded = seed_demo(store, sim, bank=bank)
+        finally:
+            store.close()
+        codes = pd.DataFrame([(org, code) for org, cs in seeded.unanswered.items() for code in cs],
+                             columns=["organisation", "code"])
+        csv_writer(codes, index=False)(path / "unanswered_codes.csv")
+
+    return write
 
 
 def hidden_organisations(scored: Scored) -> list[str]:

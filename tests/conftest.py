@@ -17,3 +17,77 @@ def bank():
     from acap.items import load_bank
 
     return load_bank()
+
+
+# ---- databases for the store (acap.store) ---------------------------------------------------
+# PostgreSQL tests run on a database of their own, created from ACAP_TEST_DATABASE_URL and
+# dropped afterwards (several people test against one server at once). In CI (CI set) an
+# unreachable server fails the tests; on a laptop without PostgreSQL they skip.
+PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _postgres_database(template: str | None = None):
+    """Yield the URL of a new uniquely named database (a copy of ``template`` if given); drop it after."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(os.environ.get("ACAP_TEST_DATABASE_URL", PG_DEFAULT_URL))
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    name = f"acap_{uuid.uuid4().hex[:16]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server"
+        admin.dispose()
+        message = f"PostgreSQL at {base.render_as_string(hide_password=True)} is unreachable: {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _migrated_postgres_template():
+    """A database migrated to the newest schema once per test process, copied for each test
+    (CREATE DATABASE ... TEMPLATE is much faster than migrating every time)."""
+    from sqlalchemy.engine import make_url
+
+    from acap.store import make_engine, migrate
+
+    for url in _postgres_database():
+        engine = make_engine(url)
+        migrate(engine)
+        engine.dispose()  # a template must have no open connections when copied
+        yield make_url(url).database
+
+
+@pytest.fixture
+def postgres_url():
+    """URL of a fresh, empty, uniquely named PostgreSQL database, dropped after the test."""
+    yield from _postgres_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request, tmp_path):
+    """An empty database on SQLite (a file in tmp_path) and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'acap.sqlite'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """Each store test runs on SQLite (a file in tmp_path) and on PostgreSQL (a copy of a
+    migrated template); either may be empty or already migrated, open_store takes both."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'acap.sqlite'}"
+    else:
+        yield from _postgres_database(template=request.getfixturevalue("_migrated_postgres_template"))

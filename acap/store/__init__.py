@@ -40,7 +40,9 @@ df, actor)``; ``due_for_purge()``; ``purge_wave(wave, actor)``
 Additions beyond the first contract: ``organisation_id``, ``bank``, ``register_bank``,
 ``issue_roster_codes``, ``invitations``, ``code_status``, ``nominations``, ``set_password``,
 ``accounts``, ``record``, ``due_for_purge``, :class:`WaveNotOpen` (a subclass of
-:class:`WaveClosed`), and :func:`acap.store.engine.migrate` / ``downgrade``.
+:class:`WaveClosed`), :func:`acap.store.engine.migrate` / ``downgrade``, and
+:func:`acap.store.demo.seed_demo` (store a simulation as a submitted wave with unanswered
+codes left over: what ``acap demo`` writes to ``store/`` and ``acap serve`` can seed from).
 
 Examples
 --------

@@ -26,13 +26,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from acap.errors import AcapInputError
 from acap.items import Bank, load_bank
 from acap.store import models as m
-from acap.store.engine import READ_ONLY, database_url, make_engine, migrate
+from acap.store.engine import WRITE, database_url, make_engine, migrate
 
 #: Random bytes in an invitation code: 160 bits (the brief asks for at least 128).
 CODE_BYTES = 20
@@ -136,6 +136,14 @@ def open_store(url: str | None = None, data_dir: str | os.PathLike | None = None
     Store
     """
     engine = make_engine(database_url(url, data_dir), **engine_kwargs)
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        engine.dispose()
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        raise AcapInputError(f"cannot open the database: {first}",
+                             f"database {engine.url.render_as_string(hide_password=True)}") from None
     migrate(engine)
     return Store(engine)
 
@@ -208,8 +216,9 @@ class Store:
 
     def __init__(self, engine: Engine, banks: Iterable[Bank] = ()):
         self.engine = engine
-        # Reads take a plain BEGIN on SQLite, so they run beside a writer under WAL.
-        self._reader = engine.execution_options(**{READ_ONLY: True})
+        # Writes take BEGIN IMMEDIATE on SQLite (queueing on the busy timeout); reads a plain
+        # BEGIN, so they run beside a writer under WAL.
+        self._writer = engine.execution_options(**{WRITE: True})
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         self._hasher = PasswordHasher()
         self._banks: dict[tuple[str, str], Bank] = {}
@@ -244,10 +253,10 @@ class Store:
 
     # ---- sessions ----------------------------------------------------------------------
     def _write(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
+        return Session(self._writer, expire_on_commit=False)
 
     def _read(self) -> Session:
-        return Session(self._reader)
+        return Session(self.engine)
 
     def _audit(self, s: Session, actor, action: str, target: str | None = None, **detail) -> None:
         s.add(m.AuditEntry(at=_now(), actor=_actor(actor), action=action, target=target,
@@ -357,6 +366,7 @@ class Store:
 
     def close_wave(self, wave_id: int, actor) -> None:
         """Close a wave: its codes take no more answers (closing twice is harmless)."""
+        _actor(actor)
         with self._write() as s, s.begin():
             w = self._wave_row(s, wave_id)
             if not w.closed:
@@ -468,10 +478,10 @@ class Store:
             raise AcapInputError("this code is not recognised (check it was typed in full)", "code")
         inv, wave, _, resp = row
         today = date.today()
-        if wave.closed or (wave.closes is not None and today > wave.closes):
+        if not _wave(wave).accepting(today):
+            if not wave.closed and wave.opens is not None and today < wave.opens:
+                raise WaveNotOpen(f"the survey {wave.title!r} opens on {wave.opens.isoformat()}", "code")
             raise WaveClosed(f"the survey {wave.title!r} has closed, so it takes no more answers", "code")
-        if wave.opens is not None and today < wave.opens:
-            raise WaveNotOpen(f"the survey {wave.title!r} opens on {wave.opens.isoformat()}", "code")
         if inv.status == "submitted" or (resp is not None and resp.submitted):
             raise AlreadySubmitted("these answers were submitted already; a code submits once", "code")
         return inv, wave, resp
@@ -792,7 +802,7 @@ class Store:
         """
         w = self.wave(wave_id)
         items = list(self._bank(w.bank, w.bank_version).items)
-        with self._read() as s:
+        with self.engine.connect() as s:  # Core, not the ORM: no per-row ORM loading on 300,000 answers
             front = s.execute(select(m.Response.id, m.Response.respondent_id, m.Response.bank_version,
                                      m.Organisation.name, m.Response.role, m.Response.years_in_role)
                               .join(m.Organisation, m.Organisation.id == m.Response.organisation_id)
@@ -800,15 +810,18 @@ class Store:
             answers = s.execute(select(m.Answer.response_id, m.Answer.item, m.Answer.value)
                                 .join(m.Response, m.Response.id == m.Answer.response_id)
                                 .where(m.Response.wave_id == w.id, m.Response.submitted.is_(True))).all()
-        df = pd.DataFrame(front, columns=["_id", *EXPORT_FRONT])
+        # Columns straight from the row tuples: pandas is slow at reading SQLAlchemy rows.
+        cols = list(zip(*front)) or [()] * (len(EXPORT_FRONT) + 1)
+        df = pd.DataFrame({name: pd.Series(col, dtype=object) for name, col in zip(EXPORT_FRONT, cols[1:])})
         df["years_in_role"] = df["years_in_role"].astype(float)
-        grid = pd.DataFrame(np.nan, index=pd.Index(df["_id"]), columns=items)
+        grid = np.full((len(front), len(items)), np.nan)
         if answers:
-            a = pd.DataFrame(answers, columns=["_id", "item", "value"])
-            a = a[a["item"].isin(items)]
-            wide = a.pivot(index="_id", columns="item", values="value").astype(float)
-            grid.update(wide)
-        out = pd.concat([df.drop(columns="_id").reset_index(drop=True), grid.reset_index(drop=True)], axis=1)
+            rid, item, value = zip(*answers)
+            r = pd.Index(cols[0]).get_indexer(rid)
+            c = pd.Index(items).get_indexer(item)
+            ok = c >= 0  # an item no longer in the bank is left out
+            grid[r[ok], c[ok]] = np.asarray(value, dtype=float)[ok]  # None (skipped) becomes NaN
+        out = pd.concat([df, pd.DataFrame(grid, columns=items)], axis=1)
         return out.sort_values(["organisation", "respondent_id"], ignore_index=True)
 
     def export_networks(self, wave_id: int, *, names: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -872,8 +885,9 @@ class Store:
 
         The table is validated whole by :func:`acap.scoring.validate_responses` against the
         wave's bank; every organisation must exist in the store. Each row gets a fresh random
-        respondent ID (the file's own IDs may identify people; only their SHA-256 is kept, so
-        the same row uploaded twice is refused). Returns the number of respondents added.
+        respondent ID; the file's own IDs (which may be names or e-mail addresses) are not kept
+        in any form. A fingerprint of each row's answers is kept instead, so a file (or a row)
+        uploaded twice is refused. Returns the number of respondents added.
         """
         from acap.scoring import validate_responses
 
@@ -888,21 +902,20 @@ class Store:
             row = int(np.flatnonzero((bg["organisation"] == unknown[0]).to_numpy())[0])
             raise AcapInputError(f"organisation {unknown[0]!r} is not in the store (add it first)",
                                  f"row {row}, column organisation")
-        refs = [hashlib.sha256(f"{w.id}:{rid}".encode()).hexdigest() for rid in bg.index]
         dk = {i: bank.response_scales[meta["response_scale"]].dont_know.code for i, meta in bank.items.items()}
         codes = valid.codes.copy()
         for item, code in dk.items():
             codes.loc[valid.dont_know[item].to_numpy(), item] = code
+        refs = _fingerprints(w.id, bg, codes)
         now = _now()
         with self._write() as s, s.begin():
             self._wave_row(s, w.id)
-            dup = set(s.scalars(select(m.Response.external_ref).where(m.Response.wave_id == w.id,
-                                                                      m.Response.external_ref.in_(refs))))
+            dup = set(s.scalars(select(m.Response.fingerprint).where(m.Response.wave_id == w.id,
+                                                                      m.Response.fingerprint.in_(refs))))
             if dup:
                 row = next(k for k, r in enumerate(refs) if r in dup)
-                raise AcapInputError(f"respondent {bg.index[row]!r} was uploaded to this wave already",
-                                     f"row {row}, column respondent_id")
-            made = [m.Response(wave_id=w.id, organisation_id=orgs[o], respondent_id=_pseudonym(), external_ref=ref,
+                raise AcapInputError("these answers were uploaded to this wave already", f"row {row}")
+            made = [m.Response(wave_id=w.id, organisation_id=orgs[o], respondent_id=_pseudonym(), fingerprint=ref,
                                bank_version=w.bank_version, role=role, source="upload", submitted=True,
                                years_in_role=None if pd.isna(y) else float(y), started_at=now, submitted_at=now)
                     for ref, o, role, y in zip(refs, bg["organisation"], bg["role"], bg["years_in_role"])]
@@ -956,6 +969,16 @@ def organisation_type(value: str) -> str:
         raise AcapInputError(f"unknown organisation type {value!r} (one of: {', '.join(m.ORGANISATION_TYPES)})",
                              "type")
     return by_lower[text.lower()]
+
+
+def _fingerprints(wave_id: int, background: pd.DataFrame, codes: pd.DataFrame) -> list[str]:
+    """SHA-256 of each uploaded row's organisation, role, years and answers; identical rows
+    within one file are told apart by their occurrence number, so re-uploading any of them
+    collides while two respondents who answered alike in one file do not."""
+    front = zip(background["organisation"], background["role"], background["years_in_role"])
+    text = pd.Series(["|".join(map(str, (*f, *row))) for f, row in zip(front, codes.to_numpy().tolist())])
+    occurrence = text.groupby(text.to_numpy()).cumcount()
+    return [hashlib.sha256(f"{wave_id}|{t}|{k}".encode()).hexdigest() for t, k in zip(text, occurrence)]
 
 
 def _pseudonym() -> str:

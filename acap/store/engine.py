@@ -1,10 +1,10 @@
 """Engines and migrations: SQLite (embedded default) or PostgreSQL (``ACAP_DATABASE_URL``).
 
 Every SQLite connection gets WAL journalling, foreign keys and a busy timeout (a ``connect``
-event), and every SQLite transaction starts with ``BEGIN IMMEDIATE`` so that two writers
-queue on the busy timeout instead of one failing when it upgrades a read lock to a write
-lock; read-only work asks for a plain ``BEGIN`` (see :data:`READ_ONLY`), which WAL lets run
-beside a writer.
+event). The store's writing transactions start with ``BEGIN IMMEDIATE`` (execution option
+:data:`WRITE`) so that two writers queue on the busy timeout instead of one failing when it
+upgrades a read lock to a write lock; everything else gets a plain ``BEGIN``, which WAL lets
+run beside a writer.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ DEFAULT_DATA_DIR = "acap-data"
 SQLITE_FILE = "acap.sqlite"
 #: SQLite busy timeout: how long a writer waits for another before giving up.
 BUSY_TIMEOUT_MS = 30_000
-#: Execution option that marks a connection's transactions as read-only (SQLite: plain BEGIN).
-READ_ONLY = "acap_read_only"
+#: Execution option marking a connection's transactions as writing (SQLite: BEGIN IMMEDIATE).
+WRITE = "acap_write"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # Any fixed number: PostgreSQL advisory lock held while migrating, so replicas starting
 # together do not both create the tables.
@@ -77,7 +77,7 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
 
 
 def alembic_config(connection: Connection | None = None):
@@ -109,7 +109,7 @@ def _run(engine: Engine, direction: str, revision: str) -> None:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    with engine.begin() as conn:
+    with engine.execution_options(**{WRITE: True}).begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
         cfg = alembic_config(conn)

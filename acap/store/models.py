@@ -107,7 +107,7 @@ class Response(Base):
 
     __tablename__ = "responses"
     __table_args__ = (UniqueConstraint("wave_id", "respondent_id", name="uq_responses_respondent"),
-                      UniqueConstraint("wave_id", "external_ref", name="uq_responses_external_ref"))
+                      UniqueConstraint("wave_id", "fingerprint", name="uq_responses_fingerprint"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"), index=True)
@@ -115,8 +115,9 @@ class Response(Base):
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitations.id", ondelete="CASCADE"), unique=True)
     # Random pseudonym, unrelated to the code, its hash, the issue order or the upload's own IDs.
     respondent_id: Mapped[str] = mapped_column(String(20))
-    # SHA-256 of an uploaded row's own respondent ID: refuses the same row uploaded twice.
-    external_ref: Mapped[str | None] = mapped_column(String(64))
+    # SHA-256 of an uploaded row's answers (not its own respondent ID, which may be a name or
+    # an e-mail address anyone could hash): refuses the same row uploaded twice.
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
     bank_version: Mapped[str] = mapped_column(String(20))
     role: Mapped[str | None] = mapped_column(String(60))
     years_in_role: Mapped[float | None] = mapped_column()

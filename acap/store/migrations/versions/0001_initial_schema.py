@@ -117,7 +117,7 @@ def upgrade() -> None:
     sa.Column('organisation_id', sa.Integer(), nullable=False),
     sa.Column('invitation_id', sa.Integer(), nullable=True),
     sa.Column('respondent_id', sa.String(length=20), nullable=False),
-    sa.Column('external_ref', sa.String(length=64), nullable=True),
+    sa.Column('fingerprint', sa.String(length=64), nullable=True),
     sa.Column('bank_version', sa.String(length=20), nullable=False),
     sa.Column('role', sa.String(length=60), nullable=True),
     sa.Column('years_in_role', sa.Double(), nullable=True),
@@ -130,7 +130,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['wave_id'], ['waves.id'], name=op.f('fk_responses_wave_id_waves'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_responses')),
     sa.UniqueConstraint('invitation_id', name=op.f('uq_responses_invitation_id')),
-    sa.UniqueConstraint('wave_id', 'external_ref', name='uq_responses_external_ref'),
+    sa.UniqueConstraint('wave_id', 'fingerprint', name='uq_responses_fingerprint'),
     sa.UniqueConstraint('wave_id', 'respondent_id', name='uq_responses_respondent')
     )
     with op.batch_alter_table('responses', schema=None) as batch_op:
