@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from acap.scoring import ScoreResult
 
 __all__ = [
+    "ALL_RESPONDENTS_WARNING",
     "NOT_SHOWN",
     "NetworkFeedback",
     "OrganisationFeedback",
@@ -65,6 +66,12 @@ __all__ = [
 #: Role-group label given, in a validation report beside published results, to people whose
 #: organisation x role-group cell is suppressed (pooled, so no small group's size follows).
 NOT_SHOWN = "not shown"
+
+#: First line of a validation report over every respondent (``respondents="all"``).
+ALL_RESPONDENTS_WARNING = (
+    "NOT FOR RELEASE WITH ORGANISATION RESULTS: this report covers every respondent, including "
+    "organisations and groups whose results are suppressed; beside organisation results it lets a "
+    "reader work out suppressed figures by subtraction.")
 
 #: Every share column of the item distributions: 1..7 and don't know.
 SHARE_POINTS = 7
@@ -656,11 +663,10 @@ def publication_files(scored: Scored, *, respondents: bool = False, organisation
 # --------------------------------------------------------------------------------------------
 
 
-def shown_scores(scores: ScoreResult, bank: Bank, *, min_n: int = DEFAULT_MIN_N, min_share: float = 2 / 3,
-                 invited=None) -> ScoreResult:
+def shown_scores(scores: ScoreResult, bank: Bank, *, min_n: int = DEFAULT_MIN_N) -> ScoreResult:
     """The respondents and answers a validation report published beside organisation results may use.
 
-    Scores and aggregates ``scores`` as ``acap score`` does (same ``min_n``, ``min_share``), then
+    Aggregates ``scores`` as ``acap score`` does (same ``min_n``; scored with the same ``min_share``), then
     keeps what those results show: respondents of suppressed organisations are dropped, an
     answer is blanked (neither answered nor don't know) where :func:`item_mask` hides that
     organisation's item row, and people in an organisation x role-group cell suppressed on any
@@ -674,9 +680,6 @@ def shown_scores(scores: ScoreResult, bank: Bank, *, min_n: int = DEFAULT_MIN_N,
         :func:`acap.scoring.score` output.
     bank : Bank
     min_n : int, default 5
-    min_share : float, default 2/3
-    invited : optional
-        As :func:`acap.pipeline.score_and_aggregate`.
 
     Returns
     -------
@@ -685,7 +688,7 @@ def shown_scores(scores: ScoreResult, bank: Bank, *, min_n: int = DEFAULT_MIN_N,
     """
     from acap.pipeline import aggregate_scores
 
-    scored = aggregate_scores(scores, bank, invited=invited, min_n=min_n)
+    scored = aggregate_scores(scores, bank, min_n=min_n)
     bg = scores.background
     org = bg["organisation"]
     hidden = scored.organisations.table["suppressed"].groupby(level=0).all()
