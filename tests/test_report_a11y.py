@@ -81,8 +81,8 @@ def _hex(h: str):
 
 
 @pytest.fixture(scope="module")
-def report():
-    return validation_report(simulate(12, seed=2024).responses, seed=2024, n_iter=20)
+def report(validation_demo_report):
+    return validation_demo_report
 
 
 @pytest.fixture(scope="module")
