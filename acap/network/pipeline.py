@@ -121,16 +121,15 @@ def public_role_groups(people: pd.DataFrame, scored, min_n: int) -> pd.Series:
     """Each person's role group as it may be published (index aligned with ``people``).
 
     A group is kept for an organisation when it holds at least ``min_n`` people there and
-    every survey cell of that organisation and group is shown; the rest become
+    every survey cell of that organisation and group is shown (:func:`acap.publish.role_flags`); the rest become
     :data:`OTHER_GROUP`. When ``"other"`` then holds fewer than ``min_n`` people (but some),
     the smallest kept groups join it until it holds ``min_n`` or everyone.
     """
     groups = people["role_group"].astype(object).where(people["role_group"].notna(), OTHER_GROUP)
-    br = scored.organisations.by_role
-    shown_cells = set()
-    if len(br):
-        ok = (~br["suppressed"].astype(bool)).groupby(level=[0, 1]).all()
-        shown_cells = set(ok.index[ok.to_numpy()])
+    from acap.publish import role_flags
+
+    ok = ~role_flags(scored).groupby(level=[0, 1]).any()
+    shown_cells = set(ok.index[ok.to_numpy()])
     out = groups.copy()
     for org, idx in people.groupby("organisation", sort=False).groups.items():
         g = groups.loc[idx]
