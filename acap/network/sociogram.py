@@ -28,6 +28,8 @@ __all__ = ["draw_sociogram", "save_sociogram", "sociogram_figure", "sociogram_la
 #: the merged group "other" is always grey.
 _PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]
 _OTHER = "#9a9a9a"
+_GROUP_COLOURS = {"board": "#009E73", "clinical": "#0072B2", "managerial": "#E69F00", "analytical": "#CC79A7",
+                  "lay_partner": "#56B4E9", "other": _OTHER, "everyone": "#0072B2"}
 #: Circle diameters (points) for the fewest and most colleagues coming for advice.
 _D_MIN, _D_MAX = 15.0, 28.0
 #: Points per layout unit on the drawn canvas (the layout spans about 2 units across 7 inches).
@@ -196,15 +198,11 @@ def sociogram_positions(network, nodes: pd.DataFrame | None = None, *, metrics: 
             count = min(per_row, len(iso) - row * per_row)
             xy[i, 0] = (col - (count - 1) / 2) * (2 * radius.max() + 6 / _PT_PER_UNIT)
             xy[i, 1] = bottom - row * (2 * radius.max() + 6 / _PT_PER_UNIT)
-    groups = list(dict.fromkeys(people["role_group"]))
-    colours = {}
-    k = 0
-    for g in groups:
-        if g == "other":
-            colours[g] = _OTHER
-        else:
-            colours[g] = _PALETTE[k % len(_PALETTE)]
-            k += 1
+    # the bank's role groups keep one colour in every organisation's picture
+    colours = dict(_GROUP_COLOURS)
+    spare = [c for c in _PALETTE if c not in colours.values()] or _PALETTE
+    for k, g in enumerate(g for g in dict.fromkeys(people["role_group"]) if g not in colours):
+        colours[g] = spare[k % len(spare)]
     out = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "radius": radius, "role_group": people["role_group"].to_numpy(),
                         "board": people["board"].to_numpy(), "in_degree": people["in_degree"].to_numpy(),
                         "colour": people["role_group"].map(colours).to_numpy()},
