@@ -107,7 +107,6 @@ class Truth:
 def read_outputs(folders, truth: Truth, min_n: int) -> Attack:
     """Every fact, target and row-presence problem in the files under ``folders``."""
     att = Attack()
-    bank = truth.bank
 
     def fact(v, atoms, n, total, source):
         v = truth.var(v)

@@ -4,9 +4,7 @@ to get more out of every file a run writes (see tests/attacker.py)."""
 from __future__ import annotations
 
 import json
-import warnings
 
-import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner

@@ -16,8 +16,6 @@ import pytest
 from matplotlib.colors import to_rgb
 
 from acap.report_html import figure_loadings, render_html
-from acap.simulate import simulate
-from acap.validate import validation_report
 
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 

@@ -34,11 +34,9 @@ def bank():
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The demo data written to CSV, as a researcher would hand it in."""
-    path = tmp_path_factory.mktemp("validate") / "responses.csv"
-    simulate(12, seed=2024).responses.to_csv(path, index=False)
-    return path
+def demo(demo_responses):
+    """The demo data written to CSV, as a researcher would hand it in (shared, conftest.py)."""
+    return demo_responses
 
 
 @pytest.fixture(scope="module")

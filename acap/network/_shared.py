@@ -209,17 +209,21 @@ def select_attributes(nodes: pd.DataFrame, metrics: pd.DataFrame | None = None,
     return AttributeSelection(tuple(roster), tuple(mets), tuple(dropped))
 
 
-def _prepare(edges, nodes, metrics, names_enabled, attributes=()):
-    """Common preparation: validated ties, roster, the attribute columns to write (name,
-    values) in order, the full metrics (for colour and size), export ids and labels."""
+def _ties_and_roster(edges, nodes, names_enabled):
+    """Validated (ties, roster, names_enabled) from a network or a tie table (roster optional)."""
     if isinstance(edges, AdviceNetwork):
-        net = edges
-        edges, nodes, names_enabled = net.ties, net.nodes, net.names_enabled
+        edges, nodes, names_enabled = edges.ties, edges.nodes, edges.names_enabled
     if nodes is None:
         e0 = validate_ties(edges, check_frequency=False)
         nodes = pd.DataFrame({"id": pd.unique(np.concatenate([e0.source, e0.target]))})
     nd = validate_nodes(nodes)
-    e = validate_ties(edges, nd["id"], check_frequency=False)
+    return validate_ties(edges, nd["id"], check_frequency=False), nd, names_enabled
+
+
+def _prepare(edges, nodes, metrics, names_enabled, attributes=()):
+    """Common preparation: validated ties, roster, the attribute columns to write (name,
+    values) in order, the full metrics (for colour and size), export ids and labels."""
+    e, nd, names_enabled = _ties_and_roster(edges, nodes, names_enabled)
     if metrics is None:
         from acap.network.metrics import node_metrics
         metrics = node_metrics(e, nd)

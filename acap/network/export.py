@@ -38,9 +38,9 @@ from acap.errors import AcapInputError
 # The helpers exports share with sociograms live in _shared; the public ones are re-exported.
 from acap.network._shared import (  # noqa: F401
     METRIC_COLUMNS, NEVER_EXPORTED, SIZE_MAX, SIZE_MIN, STRUCTURAL_ATTRIBUTES, AttributeSelection, _inputs, _log,
-    _prepare, betweenness_sizes, degree_colours, export_labels, select_attributes,
+    _prepare, _ties_and_roster, betweenness_sizes, degree_colours, export_labels, select_attributes,
 )
-from acap.network.model import AdviceNetwork, validate_nodes, validate_ties
+from acap.network.model import AdviceNetwork
 
 GEXF_NS = "http://gexf.net/1.3"
 VIZ_NS = "http://gexf.net/1.3/viz"
@@ -300,13 +300,7 @@ def write_ucinet_dl(edges, nodes: pd.DataFrame | None, path, *, format: str = "f
     if format not in ("fullmatrix", "edgelist1"):
         raise AcapInputError(f"format must be 'fullmatrix' or 'edgelist1', not {format!r}",
                              "write_ucinet_dl")
-    if isinstance(edges, AdviceNetwork):
-        edges, nodes, names_enabled = edges.ties, edges.nodes, edges.names_enabled
-    if nodes is None:
-        e0 = validate_ties(edges, check_frequency=False)
-        nodes = pd.DataFrame({"id": pd.unique(np.concatenate([e0.source, e0.target]))})
-    nd = validate_nodes(nodes)
-    e = validate_ties(edges, nd["id"], check_frequency=False)
+    e, nd, names_enabled = _ties_and_roster(edges, nodes, names_enabled)
     _, lab = export_labels(nd, names_enabled)
     ids = pd.Index(nd["id"])
     s, t = ids.get_indexer(e.source), ids.get_indexer(e.target)
