@@ -383,39 +383,30 @@ class Seeded:
 
 def seed_demo(store, base_url: str, *, seed: int = 2024, n_organisations: int = 12,
               admin_password: str | None = None) -> Seeded:
-    """Fill an empty store with the demo: organisations, a wave, codes, submitted answers, an admin.
+    """Fill an empty store with the demo: organisations, two waves, an admin account.
 
-    Each simulated respondent answers through the store as a respondent would (one code, the
-    answers saved, then submitted), so response rates and results agree; every organisation keeps
-    its unanswered invitations, and one of them is returned as a link to try.
+    The first wave asks the advice-network questions: every organisation has a made-up list of
+    colleagues and unanswered codes (the link returned is one of them). The second holds the
+    simulated answers, submitted (:func:`acap.store.demo.seed_demo`), with unanswered codes left
+    over, so response rates and results have something to show.
     """
     from acap.simulate import simulate
+    from acap.store.demo import seed_demo as store_demo
 
     sim = simulate(n_organisations=n_organisations, seed=seed)
     password = admin_password or secrets.token_urlsafe(12)
     store.create_account("admin", password, "admin", organisations=(), actor="acap serve")
-    wave = store.create_wave("Demo wave", min_n=5, network=True, actor="acap serve")
-    items = [c for c in sim.responses.columns if c not in ("respondent_id", "bank_version", "organisation", "role",
-                                                           "years_in_role")]
-    spare = None
-    submitted = 0
-    for org, info in sim.organisations.iterrows():
-        oid = store.add_organisation(org, info["type"])
-        rows = sim.responses[sim.responses["organisation"] == org]
-        store.import_roster(wave, oid, demo_roster(int(info["invited"]), seed=seed + oid), actor="acap serve")
-        codes = store.issue_codes(wave, oid, int(info["invited"]), actor="acap serve")
-        for code, (_, r) in zip(codes, rows.iterrows()):
-            answers = {i: (None if pd.isna(r[i]) else int(r[i])) for i in items}
-            bg = {"role": r["role"]}
-            if pd.notna(r["years_in_role"]):
-                bg["years_in_role"] = float(r["years_in_role"])
-            store.save_page(code, "review", answers, bg)
-            store.submit(code)
-            submitted += 1
-        if spare is None and len(codes) > len(rows):
-            spare = codes[len(rows)]
-    return Seeded(len(sim.organisations), submitted, wave, "admin", password,
-                  f"{base_url.rstrip('/')}/?code={spare}")
+    for name, info in sim.organisations.iterrows():
+        store.add_organisation(name, info["type"], actor="acap serve")
+    net = store.create_wave("Demo wave: advice network", min_n=5, network=True, actor="acap serve")
+    link = None
+    for k, (name, info) in enumerate(sim.organisations.iterrows()):
+        oid = store.organisation_id(name)
+        store.import_roster(net, oid, demo_roster(int(info["invited"]), seed=seed + k), actor="acap serve")
+        codes = store.issue_codes(net, oid, int(info["invited"]), actor="acap serve")
+        link = link or f"{base_url.rstrip('/')}/?code={codes[0]}"
+    done = store_demo(store, sim, title="Demo wave", actor="acap serve")
+    return Seeded(len(sim.organisations), done.respondents, done.wave_id, "admin", password, link)
 
 
 _FIRST = ("Alex", "Bea", "Cal", "Dana", "Eli", "Fay", "Gus", "Hana", "Ira", "Jo", "Kit", "Lee", "Mo", "Nia",

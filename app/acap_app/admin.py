@@ -79,7 +79,7 @@ def _problems(exc: AcapInputError) -> None:
     problems = getattr(exc, "problems", None)
     if isinstance(problems, pd.DataFrame) and len(problems):
         st.markdown(f"All {len(problems)} problems:")
-        st.dataframe(problems, hide_index=True, use_container_width=True)
+        st.dataframe(problems, hide_index=True, width="stretch")
 
 
 def _actor(user) -> str:
@@ -92,7 +92,7 @@ def _waves(user) -> None:
     s = context.store()
     st.subheader("Organisations")
     orgs = s.organisations()
-    st.dataframe(orgs[["name", "type", "parent"]], hide_index=True, use_container_width=True)
+    st.dataframe(orgs[["name", "type", "parent"]], hide_index=True, width="stretch")
     with st.form("add_org", clear_on_submit=True):
         st.markdown("**Add an organisation**")
         name = st.text_input("Name")
@@ -118,7 +118,7 @@ def _waves(user) -> None:
     waves = s.waves()
     if not waves.empty:
         st.dataframe(waves[["id", "title", "opens", "closes", "min_n", "network", "retention", "closed"]],
-                     hide_index=True, use_container_width=True)
+                     hide_index=True, width="stretch")
     with st.form("add_wave", clear_on_submit=True):
         st.markdown("**Create a wave**")
         title = st.text_input("Title", placeholder="e.g. Spring 2027")
@@ -225,7 +225,7 @@ def _invitations(user) -> None:
         st.info("No invitations yet.")
         return
     st.markdown("Who has not submitted yet, by organisation:")
-    st.dataframe(online.reminders(rates), hide_index=True, use_container_width=True)
+    st.dataframe(online.reminders(rates), hide_index=True, width="stretch")
     st.markdown("To get the list of people to remind, upload your mail-merge file (the one with the **code** "
                 "column); you get back its rows whose code has not been submitted.")
     mup = st.file_uploader("Mail-merge file (CSV or XLSX)", type=["csv", "xlsx"], key="mm_upload")
@@ -255,7 +255,7 @@ def _rates(user) -> None:
             return
         st.caption("Updates every 30 seconds. Role groups come from the role people gave; invitations carry "
                    "no role, so only the organisation's row has an invited count.")
-        st.dataframe(online.rates_table(rates), hide_index=True, use_container_width=True)
+        st.dataframe(online.rates_table(rates), hide_index=True, width="stretch")
 
     live()
 
@@ -321,7 +321,7 @@ def _retention(user) -> None:
         return
     st.markdown("Each wave's answers and advice-network nominations are deleted on its retention date. "
                 "Results already downloaded are not affected.")
-    st.dataframe(online.retention_table(waves, s.due_for_purge()), hide_index=True, use_container_width=True)
+    st.dataframe(online.retention_table(waves, s.due_for_purge()), hide_index=True, width="stretch")
     wid, wave = _wave_picker("Wave to purge", key="purge_pick")
     if wave is None:
         return
@@ -372,6 +372,6 @@ def _accounts(user) -> None:
             else:
                 st.success(f"Created {username.strip()}.")
     st.subheader("Accounts")
-    st.dataframe(s.accounts(), hide_index=True, use_container_width=True)
+    st.dataframe(s.accounts(), hide_index=True, width="stretch")
     st.subheader("Audit log")
-    st.dataframe(s.audit_log(), hide_index=True, use_container_width=True)
+    st.dataframe(s.audit_log(), hide_index=True, width="stretch")

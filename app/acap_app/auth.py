@@ -63,9 +63,10 @@ def _org_names(orgs) -> list[str]:
     return [names.get(o, o) for o in orgs]
 
 
-def sign_in() -> None:
+def sign_in(heading: bool = True) -> None:
     """The staff sign-in form (local accounts), plus the single sign-on button when configured."""
-    page_heading("Staff sign-in")
+    if heading:
+        page_heading("Staff sign-in")
     st.markdown("For administrators, organisation leads and consultants. If you were sent a link to answer the "
                 "questionnaire, open that link instead.")
     if _oidc_configured():

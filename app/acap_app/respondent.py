@@ -165,8 +165,8 @@ def _nav(back: bool = True, next_label: str = "Save and continue"):
     """Back / next buttons, with a slot above them for the page's one error message."""
     slot = st.container()
     cols = st.columns([1, 1, 2]) if back else st.columns([1, 3])
-    go_back = cols[0].button("Back", key="nav_back", use_container_width=True) if back else False
-    go_next = cols[1 if back else 0].button(next_label, key="nav_next", type="primary", use_container_width=True)
+    go_back = cols[0].button("Back", key="nav_back", width="stretch") if back else False
+    go_next = cols[1 if back else 0].button(next_label, key="nav_next", type="primary", width="stretch")
     return go_back, go_next, slot
 
 

@@ -75,7 +75,7 @@ def _show(fb) -> None:
     st.dataframe(_fmt_table(fb.scales, {
         "label": "Scale", "n": "n", "mean": "Mean", "ci_low": "CI low", "ci_high": "CI high",
         "mean_100": "0-100", "rwg_j": "rwg(j)", "reason": "Not shown because"}), hide_index=True,
-        use_container_width=True)
+        width="stretch")
 
     if fb.peers is not None and len(fb.peers):
         st.subheader("Compared with peer organisations", anchor=False)
@@ -83,24 +83,24 @@ def _show(fb) -> None:
         st.dataframe(_fmt_table(peers, {"label": "Scale", "mean": "This organisation", "q1": "Peers: lower quartile",
                                         "median": "Peers: median", "q3": "Peers: upper quartile",
                                         "n_peers": "Peers", "group": "Peer group"}),
-                     hide_index=True, use_container_width=True)
+                     hide_index=True, width="stretch")
 
     st.subheader("Knowledge gathered and used", anchor=False)
     st.dataframe(_fmt_table(fb.gaps, {"label": "Source", "gathered": "Gathered", "used": "Used", "gap": "Gap"}),
-                 hide_index=True, use_container_width=True)
+                 hide_index=True, width="stretch")
 
     st.subheader("Role groups", anchor=False)
     roles = fb.roles.reset_index()
     cols = {"role_group": "Role group", "label": "Scale", "n": "n", "mean": "Mean", "sd": "SD",
             "reason": "Not shown because"}
-    st.dataframe(_fmt_table(roles, cols), hide_index=True, use_container_width=True)
+    st.dataframe(_fmt_table(roles, cols), hide_index=True, width="stretch")
 
     with st.expander("Answers to each question"):
         shares = [c for c in fb.items.columns if c.startswith("share_")]
         t = fb.items[["label", "n", *shares]].copy()
         t[shares] = (t[shares] * 100).round(0)
         st.dataframe(t.rename(columns={"label": "Question", **{c: c.replace("share_", "% ") for c in shares}}),
-                     hide_index=True, use_container_width=True)
+                     hide_index=True, width="stretch")
 
     if fb.network is not None:
         _network(fb)
@@ -118,15 +118,15 @@ def _network(fb) -> None:
     st.subheader("Advice network", anchor=False)
     summ = net.summary.rename("value").to_frame()
     summ["value"] = pd.to_numeric(summ["value"], errors="coerce").round(3)
-    st.dataframe(summ, use_container_width=True)
+    st.dataframe(summ, width="stretch")
     png = _sociogram_png(fb)
     if png is not None:
         st.image(png, caption=f"Advice network of {fb.organisation}: each circle is a person (shown by a code, "
                  "not a name); arrows point to the person asked for advice.")
-    st.dataframe(net.nodes, use_container_width=True)
+    st.dataframe(net.nodes, width="stretch")
     if len(net.outside):
         st.markdown("Contacts outside the organisation, by kind of organisation:")
-        st.dataframe(net.outside, use_container_width=True)
+        st.dataframe(net.outside, width="stretch")
 
 
 def _sociogram_png(fb):
@@ -155,7 +155,7 @@ def _previous(user, wid, org, fb, ids, titles) -> None:
         st.dataframe(_fmt_table(both, {"label": "Scale", "mean_prev": f"{titles[w]}: mean",
                                        "ci_low_prev": "CI low", "ci_high_prev": "CI high",
                                        "mean": f"{titles[wid]}: mean", "ci_low": "CI low ", "ci_high": "CI high "}),
-                     hide_index=True, use_container_width=True)
+                     hide_index=True, width="stretch")
         return
 
 

@@ -59,7 +59,7 @@ def _landing() -> None:
             st.rerun()
     st.divider()
     with st.expander("Staff sign-in"):
-        auth.sign_in()
+        auth.sign_in(heading=False)
 
 
 def _staff(user: auth.User) -> None:
