@@ -358,7 +358,7 @@ def _review(code, wave, pages, i):
     for p, answered in rows:
         c1, c2 = st.columns([3, 1])
         c1.markdown(f"**{p.title}**: {answered} of {len(p.items)} answered")
-        if c2.button("Change", key=f"goto_{p.id}", help=f"Go back to {p.title}"):
+        if c2.button(f"Change {p.title.lower()}", key=f"goto_{p.id}"):
             st.session_state["r_page"] = p.id
             st.rerun()
     go_back, go_submit, slot = _nav(next_label="Submit my answers")
