@@ -364,8 +364,29 @@ def wave_feedback(store, wave_id: int, bank: Bank) -> WaveResults:
     scored = score_and_aggregate(checked, bank, invited=invited, min_n=int(getattr(wave, "min_n", 5)))
     orgs = store.organisations()
     types = pd.Series(orgs["type"].to_numpy(), index=orgs["name"].to_numpy())
-    feedback = publish_all(scored, organisations=types, meta=run_meta(scored, wave=wave.title))
+    networks = _wave_networks(store, wave, scored) if wave.network else None
+    feedback = publish_all(scored, organisations=types, networks=networks,
+                           meta=run_meta(scored, wave=wave.title))
     return WaveResults(feedback, scored, len(frame))
+
+
+def _wave_networks(store, wave, scored, n_perm: int = 200):
+    """The wave's advice networks through the library's network stage, or None when nobody nominated.
+
+    The store keys people by roster id; the network stage links people to scores by respondent
+    id, so respondents take their respondent id and everyone else a roster-based id.
+    """
+    from acap.network.pipeline import run_networks
+
+    ties, people, contacts = store.export_networks(wave.id)
+    if ties.empty:
+        return None
+    ids = {int(p): (str(r) if isinstance(r, str) and r else f"roster-{int(p)}")
+           for p, r in zip(people["id"], people["respondent_id"])}
+    people = people.assign(id=people["id"].map(ids)).drop(columns=["respondent_id", "label"], errors="ignore")
+    ties = ties.assign(source=ties["source"].map(ids), target=ties["target"].map(ids))
+    contacts = contacts.assign(respondent=contacts["respondent"].map(ids))
+    return run_networks(ties, people, contacts, scored, n_perm=n_perm, seed=wave.id).feedback
 
 
 # ---- acap serve ------------------------------------------------------------------------------

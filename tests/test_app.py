@@ -349,3 +349,27 @@ def test_exports_carry_labels(seeded):
     assert list(book["variable"]) == list(frame.columns)
     xl = pd.read_excel(io.BytesIO(online.xlsx_bytes(frame, bank)), sheet_name=None)
     assert set(xl) == {"responses", "codebook"} and len(xl["responses"]) == len(frame)
+
+
+def test_network_results_reach_the_results_page(store):
+    """Nominations made online go through the library's network stage into the feedback."""
+    from acap.online import wave_feedback
+
+    org = store.add_organisation("Ashvale ICB", "ICB")
+    wid = store.create_wave("Network wave", network=True, actor="test")
+    names = [f"Person {k}" for k in range(8)]
+    store.import_roster(wid, org, pd.DataFrame({"name": names, "role": ["finance"] * 8}), actor="test")
+    links = store.issue_roster_codes(wid, org, actor="test")
+    ids = list(store.roster(wid, org)["id"])
+    answers = {i: 5 for i in context.bank().item_ids}
+    for k, row in links.iterrows():
+        store.save_page(row["code"], "review", answers, {"role": "finance"})
+        me = int(row["person_id"])
+        store.save_nominations(row["code"], {p: 3 for p in ids if p != me and (p + me) % 3 == 0}, {"academia": 1})
+        store.submit(row["code"])
+    fb = wave_feedback(store, wid, context.bank()).feedback["Ashvale ICB"]
+    assert fb.status == "shown" and fb.network is not None
+    assert fb.network.summary["n_nodes"] == 8
+    assert set(fb.network.nodes.index) == {f"P{k:02d}" for k in range(1, 9)} or len(fb.network.nodes) == 8
+    at = _app(user=auth.User("admin", "admin"), section="Results")
+    assert any(h.value == "Advice network" for h in at.subheader)
