@@ -16,7 +16,7 @@ import streamlit as st
 from acap import online
 from acap.errors import AcapInputError
 from acap_app import context
-from acap_app.ui import forbidden, page_heading
+from acap_app.ui import forbidden, page_heading, wave_choice
 
 from acap.store import ORGANISATION_TYPES as ORG_TYPES  # noqa: E402
 
@@ -39,14 +39,8 @@ def page(section: str, user) -> None:
 # ---- helpers ------------------------------------------------------------------------------
 def _wave_picker(label: str = "Wave", key: str = "wave_pick"):
     """Choose a wave (newest first); returns (id, Wave) or (None, None) when there is none."""
-    waves = context.store().waves()
-    if waves.empty:
-        st.info("There are no waves yet. Create one under “Waves and organisations”.")
-        return None, None
-    ids = [int(i) for i in waves["id"]]
-    titles = dict(zip(ids, waves["title"]))
-    wid = st.selectbox(label, ids, format_func=lambda i: f"{titles[i]} (wave {i})", key=key)
-    return wid, context.store().wave(wid)
+    wid, _ = wave_choice(label, key)
+    return (None, None) if wid is None else (wid, context.store().wave(wid))
 
 
 def _org_picker(label: str = "Organisation", key: str = "org_pick"):
@@ -316,12 +310,11 @@ def _retention(user) -> None:
     page_heading("Retention")
     s = context.store()
     waves = s.waves()
-    if waves.empty:
-        st.info("There are no waves yet.")
-        return
     st.markdown("Each wave's answers and advice-network nominations are deleted on its retention date. "
                 "Results already downloaded are not affected.")
     st.dataframe(online.retention_table(waves, s.due_for_purge()), hide_index=True, width="stretch")
+    if waves.empty:
+        return
     wid, wave = _wave_picker("Wave to purge", key="purge_pick")
     if wave is None:
         return

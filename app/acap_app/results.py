@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from acap_app import context
-from acap_app.ui import page_heading
+from acap_app.ui import page_heading, wave_choice
 
 
 def _fmt_table(df: pd.DataFrame, columns: dict, digits: int = 2) -> pd.DataFrame:
@@ -28,14 +28,10 @@ def _fmt_table(df: pd.DataFrame, columns: dict, digits: int = 2) -> pd.DataFrame
 
 def page(user) -> None:
     page_heading("Results")
-    s = context.store()
-    waves = s.waves()
-    if waves.empty:
-        st.info("There are no waves yet.")
+    wid, titles = wave_choice("Wave", key="res_wave")
+    if wid is None:
         return
-    ids = [int(i) for i in waves["id"]]  # newest first
-    titles = dict(zip(ids, waves["title"]))
-    wid = st.selectbox("Wave", ids, format_func=lambda i: f"{titles[i]} (wave {i})", key="res_wave")
+    ids = list(titles)
     res = context.wave_results(wid)
     names = [o for o in sorted(res.feedback) if user.may_see(o)]
     if not res.feedback:
@@ -59,7 +55,8 @@ def _show(fb) -> None:
         st.warning(f"Results for this organisation are not shown: {fb.reason}.")
         return
     rate = f", {fb.response_rate:.0%} of {fb.invited} invited" if fb.response_rate is not None else ""
-    st.markdown(f"**{fb.n} respondents**{rate}. {fb.org_type or ''}")
+    kind = f" Type: {fb.org_type}." if fb.org_type else ""
+    st.markdown(f"**{fb.n} respondents**{rate}.{kind}")
     h = fb.headline
     c1, c2, c3 = st.columns(3)
     c1.metric("Potential ACAP (1-7)", _num(h.get("potential")))

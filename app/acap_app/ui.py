@@ -30,3 +30,16 @@ def page_heading(text: str) -> None:
 def forbidden(what: str = "this page") -> None:
     page_heading("Not permitted")
     st.error(f"Your account does not give access to {what}. If you need it, ask an administrator.")
+
+
+def wave_choice(label: str = "Wave", key: str = "wave_pick") -> tuple[int | None, dict]:
+    """Choose a wave, newest first; returns (id or None when there is none, {id: title})."""
+    from acap_app import context
+
+    waves = context.store().waves()
+    if waves.empty:
+        st.info("There are no waves yet.")
+        return None, {}
+    ids = [int(i) for i in waves["id"]]
+    titles = dict(zip(ids, waves["title"]))
+    return st.selectbox(label, ids, format_func=lambda i: f"{titles[i]} (wave {i})", key=key), titles
