@@ -398,7 +398,7 @@ def _thanks(wave, code, already: bool):
     when = f" on {closes:%d %B %Y}" if closes else ""
     st.markdown("## What happens next")
     st.markdown(
-        f"- The survey closes{when}. Then your organisation's results are put together from everyone's answers.\n"
+        f"- When the survey closes{when}, your organisation's results are put together from everyone's answers.\n"
         f"- Results are shown only for groups of at least {getattr(wave, 'min_n', 5)} people, so no one's "
         "answers can be picked out.\n"
         "- Your organisation's lead receives a feedback report with its strengths, where knowledge is gathered "
