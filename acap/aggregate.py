@@ -19,7 +19,7 @@ organisation_results
     Per organisation and scale: n, mean, SD, confidence interval (with a finite-population
     correction when the invited count is known), rwg(j); ICC per scale; role breakdown; all
     with small-cell and complementary suppression applied. For files and reports use
-    ``OrganisationResults.public_reliability()``, not ``.reliability``.
+    ``OrganisationResults.public_reliability()``, never ``.private_reliability``.
 suppress
     The suppression rule on its own, for any table that leaves the library.
 
@@ -581,7 +581,7 @@ class OrganisationResults:
         unknown), ``rwg_j``, ``rwg_basis`` (``"items"``: rwg(j) of the scale's items;
         ``"scale score"``: single-item rwg of the scale score), ``rwg_items`` (J),
         ``rwg_n`` (respondents rwg used), ``suppressed``, ``reason``.
-    reliability : pandas.DataFrame
+    private_reliability : pandas.DataFrame
         Indexed by scale: ``icc1``, ``icc2``, ``n_groups``, ``mean_group_size`` (N/G, the k
         of ICC(1)), ``n``, ``msb``, ``msw``, ``F``, ``p``. Computed over all organisations,
         suppressed ones included, for the researcher's own use: it is *not* for publication
@@ -589,7 +589,7 @@ class OrganisationResults:
         hidden n, and MSB, MSW narrow its mean; even ICC(1) with ICC(2) give N back). Files,
         reports and screens use :meth:`public_reliability`.
     by_role : pandas.DataFrame
-        Indexed by (organisation, role, scale): ``n``, ``mean``, ``suppressed``, ``reason``;
+        Indexed by (organisation, role, scale): ``n``, ``mean``, ``sd``, ``suppressed``, ``reason``;
         empty when no role column was used. Respondents without a role form the group
         ``"not stated"`` so the role groups add up to the organisation row.
     min_n : int
@@ -599,7 +599,7 @@ class OrganisationResults:
     """
 
     table: pd.DataFrame
-    reliability: pd.DataFrame
+    private_reliability: pd.DataFrame
     by_role: pd.DataFrame
     min_n: int
     level: float
@@ -613,14 +613,14 @@ class OrganisationResults:
         :attr:`table` is shown, from their shown ``n``, ``mean`` and ``sd``, so every figure
         here can be worked out from the published table and discloses nothing about a
         suppressed organisation. When no organisation is suppressed on a scale this equals
-        :attr:`reliability`. (Over all organisations, ``icc2`` gives F = 1 / (1 - ICC(2)),
+        :attr:`private_reliability`. (Over all organisations, ``icc2`` gives F = 1 / (1 - ICC(2)),
         then ``icc1`` gives k and so N = G k: the hidden organisation's n, and with MSB and
         MSW a narrow range for its mean. Hence the shown organisations only.)
 
         Returns
         -------
         pandas.DataFrame
-            Indexed by scale, the columns of :attr:`reliability` (``icc1``, ``icc2``,
+            Indexed by scale, the columns of :attr:`private_reliability` (``icc1``, ``icc2``,
             ``n_groups``, ``mean_group_size``, ``n``, ``msb``, ``msw``, ``F``, ``p``) computed
             over the shown organisations, plus ``n_groups_suppressed``: organisations left
             out because their row is suppressed.
@@ -634,11 +634,11 @@ class OrganisationResults:
         >>> pub = res.public_reliability()
         >>> int(pub.loc["acquisition", "n_groups"]), int(pub.loc["acquisition", "n"])
         (3, 21)
-        >>> int(res.reliability.loc["acquisition", "n"])  # includes the hidden 3: not for files
+        >>> int(res.private_reliability.loc["acquisition", "n"])  # includes the hidden 3: not for files
         24
         """
         t = self.table
-        scales = self.reliability.index
+        scales = self.private_reliability.index
         shown = ~t["suppressed"].to_numpy(dtype=bool)
         n = pd.to_numeric(t["n"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
@@ -803,7 +803,7 @@ def organisation_results(
     Returns
     -------
     OrganisationResults
-        ``table``, ``reliability``, ``by_role`` and the settings used. ``reliability`` uses
+        ``table``, ``private_reliability``, ``by_role`` and the settings used. ``private_reliability`` uses
         every organisation and is for the researcher only; what leaves the library uses
         ``public_reliability()``.
 
@@ -960,7 +960,7 @@ def organisation_results(
 
     by_role = _role_breakdown(xs, key_sorted, rnames, orgs, scales, min_n, table["suppressed"].to_numpy(), centre)
     return OrganisationResults(
-        table=table, reliability=reliability, by_role=by_role, min_n=int(min_n), level=float(level),
+        table=table, private_reliability=reliability, by_role=by_role, min_n=int(min_n), level=float(level),
         n_points=int(n_points), null_variance=nullvar,
     )
 
@@ -976,14 +976,14 @@ def _role_breakdown(xs, key_sorted, rnames, orgs, scales, min_n, total_hidden, c
     if rnames is None:
         empty = pd.MultiIndex.from_arrays([[], [], []], names=index_names)
         return pd.DataFrame(
-            {"n": pd.array([], dtype="Int64"), "mean": np.array([], dtype=float),
+            {"n": pd.array([], dtype="Int64"), "mean": np.array([], dtype=float), "sd": np.array([], dtype=float),
              "suppressed": np.array([], dtype=bool), "reason": np.array([], dtype=object)},
             index=empty,
         )
     n_role, n_scale = len(rnames), len(scales)
     starts = np.flatnonzero(np.diff(key_sorted, prepend=-1))
-    count, mean, _ = _segment_stats(xs, starts, centre)
-    count, mean = count.ravel(), mean.ravel()
+    count, mean, var = _segment_stats(xs, starts, centre)
+    count, mean, sd = count.ravel(), mean.ravel(), np.sqrt(var.ravel())
     org_i, role_i = np.divmod(key_sorted[starts], n_role)
     org_rows = np.repeat(org_i, n_scale)
     role_rows = np.repeat(role_i, n_scale)
@@ -996,8 +996,9 @@ def _role_breakdown(xs, key_sorted, rnames, orgs, scales, min_n, total_hidden, c
         names=index_names,
         verify_integrity=False,
     )
-    long = pd.DataFrame({"n": pd.array(count[keep].astype(np.int64), dtype="Int64"), "mean": mean[keep]}, index=index)
+    long = pd.DataFrame({"n": pd.array(count[keep].astype(np.int64), dtype="Int64"), "mean": mean[keep],
+                         "sd": sd[keep]}, index=index)
     breakdown = (org_rows * n_scale + scale_rows)[keep]  # the organisation row each cell adds up to
     return _apply_suppression(
-        long, count[keep], min_n, "n", ["mean"], np.zeros(len(long), dtype=bool), None, breakdown, total_hidden
+        long, count[keep], min_n, "n", ["mean", "sd"], np.zeros(len(long), dtype=bool), None, breakdown, total_hidden
     )

@@ -6,6 +6,7 @@ Returns data only; the CLI decides what to print and :mod:`acap.outputs` what to
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Optional
 
 import pandas as pd
 
@@ -35,9 +36,18 @@ class Scored:
     scores: ScoreResult
     organisations: OrganisationResults
     gaps: pd.DataFrame
+    bank: Optional[Bank] = None
+    min_n_override: bool = False
+
+    def for_organisation(self, name: str, **kwargs):
+        """What may be published about one organisation: :func:`acap.publish.feedback_for`."""
+        from acap.publish import feedback_for
+
+        return feedback_for(self, name, **kwargs)
 
 
-def score_and_aggregate(data, bank: Bank, *, invited=None, min_n: int = 5, min_share: float = 2 / 3) -> Scored:
+def score_and_aggregate(data, bank: Bank, *, invited=None, min_n: int = 5, min_share: float = 2 / 3,
+                        allow_small_n: bool = False) -> Scored:
     """Score responses and aggregate them to organisations.
 
     Parameters
@@ -51,12 +61,27 @@ def score_and_aggregate(data, bank: Bank, *, invited=None, min_n: int = 5, min_s
         Minimum respondents for a published organisation or role-group cell.
     min_share : float, default 2/3
         Answered share needed for a scale score.
+    allow_small_n : bool, default False
+        Needed for a ``min_n`` below :data:`acap.thresholds.DEFAULT_MIN_N` (which then warns
+        and is recorded as an override; see :func:`acap.publish.check_min_n`).
 
     Returns
     -------
     Scored
     """
+    from acap.publish import check_min_n
+
+    override = check_min_n(min_n, allow_small_n)
     s = score(data, bank, min_share=min_share)
+    return aggregate_scores(s, bank, invited=invited, min_n=min_n, min_n_override=override)
+
+
+def aggregate_scores(s: ScoreResult, bank: Bank, *, invited=None, min_n: int = 5,
+                     min_n_override: bool = False) -> Scored:
+    """Aggregate respondent scores (:func:`acap.scoring.score` output) to organisations.
+
+    The second half of :func:`score_and_aggregate`; ``min_n`` is taken as already checked.
+    """
     gathered = s.gathered.add_prefix("gathered:")
     used = s.used.add_prefix("used:")
     frame = pd.concat([s.background[["organisation"]], s.background["role_group"].rename("role"),
@@ -77,7 +102,7 @@ def score_and_aggregate(data, bank: Bank, *, invited=None, min_n: int = 5, min_s
             invited=invited, min_n=min_n, role="role"))
     org = parts[0] if len(parts) == 1 else replace(
         parts[0], table=pd.concat([p.table for p in parts]).sort_index(level=0, sort_remaining=False),
-        reliability=pd.concat([p.reliability for p in parts]),
+        private_reliability=pd.concat([p.private_reliability for p in parts]),
         by_role=pd.concat([p.by_role for p in parts]).sort_index(level=[0, 1], sort_remaining=False))
     means = org.table["mean"].unstack("scale")
     sources = list(s.gathered.columns)
@@ -86,7 +111,7 @@ def score_and_aggregate(data, bank: Bank, *, invited=None, min_n: int = 5, min_s
         "used": means[[f"used:{x}" for x in sources]].set_axis(sources, axis=1).stack(future_stack=True),
     }, axis=1).rename_axis(["organisation", "source"])
     gaps["gap"] = gaps["gathered"] - gaps["used"]
-    return Scored(scores=s, organisations=org, gaps=gaps)
+    return Scored(scores=s, organisations=org, gaps=gaps, bank=bank, min_n_override=bool(min_n_override))
 
 
 def headline(scored: Scored) -> pd.DataFrame:

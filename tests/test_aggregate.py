@@ -138,7 +138,7 @@ def test_organisation_results_agree_with_multilevel(sim):
     # reliability = multilevel::ICC1 / ICC2
     icc_ref = json.loads((FIX / "sim_icc.json").read_text())
     for scale in ["scale", "item1"]:
-        row = res.reliability.loc[scale]
+        row = res.private_reliability.loc[scale]
         assert row["icc1"] == pytest.approx(icc_ref[scale]["icc1"], abs=TOL)
         assert row["icc2"] == pytest.approx(icc_ref[scale]["icc2"], abs=TOL)
         assert row["F"] == pytest.approx(icc_ref[scale]["F"], rel=TOL)
@@ -426,7 +426,7 @@ def test_suppress_generic_table_and_idempotent():
 def test_public_reliability_equals_reliability_when_nothing_is_hidden(sim):
     res = organisation_results(sim, scales=["scale", "item1"], items={"scale": ITEMS}, min_n=1)
     pub = res.public_reliability()
-    pd.testing.assert_frame_equal(pub.drop(columns="n_groups_suppressed"), res.reliability)
+    pd.testing.assert_frame_equal(pub.drop(columns="n_groups_suppressed"), res.private_reliability)
     assert (pub["n_groups_suppressed"] == 0).all()
     # and so equals multilevel's ICC1 / ICC2 (fixture from tests/r/aggregate.R)
     icc_ref = json.loads((FIX / "sim_icc.json").read_text())
@@ -436,7 +436,7 @@ def test_public_reliability_equals_reliability_when_nothing_is_hidden(sim):
 
 def test_public_reliability_leaves_out_suppressed_organisations(sim):
     res = organisation_results(sim, scales=["scale", "item1"], items={"scale": ITEMS}, min_n=5)
-    t, full, pub = res.table, res.reliability, res.public_reliability()
+    t, full, pub = res.table, res.private_reliability, res.public_reliability()
     for scale in ["scale", "item1"]:
         part = t.xs(scale, level="scale")
         shown = part.index[~part["suppressed"].to_numpy()]
@@ -605,8 +605,8 @@ def test_scale_nobody_answered_and_categorical_ids():
     res = organisation_results(df, min_n=2)
     assert res.table["suppressed"].tolist() == [False, True, False, True]
     assert res.table.loc[(3, "x"), "n"] == 6
-    assert np.isnan(res.reliability.loc["y", "icc1"]) and res.reliability.loc["y", "n_groups"] == 0
-    assert res.reliability.loc["x", "n_groups"] == 2
+    assert np.isnan(res.private_reliability.loc["y", "icc1"]) and res.private_reliability.loc["y", "n_groups"] == 0
+    assert res.private_reliability.loc["x", "n_groups"] == 2
     assert list(res.by_role.index.get_level_values("scale").unique()) == ["x"]
     assert res.by_role.loc[(7, ROLE_NOT_STATED, "x"), "suppressed"]
 

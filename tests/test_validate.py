@@ -453,7 +453,7 @@ def test_icc_k_times_organisations_is_the_shown_n(report, demo, bank):
                              ("k", "mean_group_size"), ("n_organisations", "n_groups")):
             assert scales.loc[f, ours] == pytest.approx(public.loc[f, theirs], rel=1e-9, abs=1e-12), (f, ours)
     # over all twelve the ICCs would differ: the small organisation really is left out
-    assert not np.allclose(org.reliability.loc[scales.index, "icc1"], scales["icc1"], rtol=0, atol=1e-9)
+    assert not np.allclose(org.private_reliability.loc[scales.index, "icc1"], scales["icc1"], rtol=0, atol=1e-9)
 
 
 def test_verdict_uses_the_shown_organisations(report):

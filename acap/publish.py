@@ -1,0 +1,714 @@
+"""The publication layer: everything that leaves acap for a reader passes through here.
+
+A scored run (:class:`acap.pipeline.Scored`) holds everything, including what must not be
+shown. This module turns it into what may be published about one organisation
+(:class:`OrganisationFeedback`), the result files of a run (:func:`publication_files`), and
+the respondents a validation report beside those results may use (:func:`shown_scores`).
+CSV, HTML, PDF and app pages all read from here, so the privacy rule is decided once.
+
+The rule: no combination of the files of one run, or of ``acap score``, ``acap validate`` and
+``acap demo`` on the same input, lets a reader work out a suppressed cell, by subtraction of
+sums (n x mean) or by which rows exist.
+
+* An organisation with fewer than ``min_n`` respondents is *suppressed*: every row it would
+  have is still there, blank, with the reason.
+* Within a shown organisation a scale is blank when fewer than ``min_n`` respondents have a
+  score on it; an item's answer distribution is blank when its scale is blank or fewer than
+  ``min_n`` answered it on the 1-7 scale.
+* Role groups follow :func:`acap.aggregate.suppress` (small groups, and the groups that
+  would give them away by subtraction); every organisation has the same role-group x scale
+  rows, and every suppressed role cell has the same reason, whatever its n (0 included).
+* A validation report published beside the results covers only what they show
+  (:func:`shown_scores`): suppressed organisations' respondents are left out, blank item
+  rows are blank there too, and people in suppressed role cells are pooled under
+  ``"not shown"``, so totals minus shown cells give nothing new.
+* Peer distributions use shown organisations only, and only where at least ``min_n`` exist.
+* A minimum n below :data:`acap.thresholds.DEFAULT_MIN_N` must be asked for explicitly
+  (:func:`check_min_n`) and is recorded in every output (:class:`RunMeta`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import warnings
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from acap.errors import AcapInputError
+from acap.thresholds import DEFAULT_MIN_N
+
+if TYPE_CHECKING:  # pragma: no cover
+    from acap.items import Bank
+    from acap.pipeline import Scored
+    from acap.scoring import ScoreResult
+
+__all__ = [
+    "NOT_SHOWN",
+    "NetworkFeedback",
+    "OrganisationFeedback",
+    "RunMeta",
+    "SmallMinimumWarning",
+    "check_min_n",
+    "feedback_for",
+    "item_mask",
+    "publication_files",
+    "publish_all",
+    "results_tables",
+    "run_meta",
+    "shown_scores",
+]
+
+#: Role-group label given, in a validation report beside published results, to people whose
+#: organisation x role-group cell is suppressed (pooled, so no small group's size follows).
+NOT_SHOWN = "not shown"
+
+#: Every share column of the item distributions: 1..7 and don't know.
+SHARE_POINTS = 7
+
+
+class SmallMinimumWarning(UserWarning):
+    """A minimum n below the default was asked for: small cells will be published."""
+
+
+def check_min_n(min_n: int, allow_small_n: bool = False) -> bool:
+    """Refuse a minimum n below :data:`DEFAULT_MIN_N` unless explicitly allowed; warn when allowed.
+
+    Parameters
+    ----------
+    min_n : int
+        Requested minimum number of respondents per published cell.
+    allow_small_n : bool, default False
+        The caller explicitly accepts publishing cells smaller than the default.
+
+    Returns
+    -------
+    bool
+        True when ``min_n`` is below the default (an override, recorded in :class:`RunMeta`).
+
+    Raises
+    ------
+    AcapInputError
+        ``min_n`` is not a whole number of at least 1, or is below the default without
+        ``allow_small_n``.
+
+    Examples
+    --------
+    >>> check_min_n(5)
+    False
+    """
+    if isinstance(min_n, bool) or not isinstance(min_n, (int, np.integer)) or min_n < 1:
+        raise AcapInputError(f"must be a whole number of at least 1, got {min_n!r}", "min_n")
+    if min_n >= DEFAULT_MIN_N:
+        return False
+    if not allow_small_n:
+        raise AcapInputError(f"{min_n} is below the default minimum of {DEFAULT_MIN_N} respondents; "
+                             "groups that small can identify people. Ask for it explicitly "
+                             "(allow_small_n=True, or --allow-small-n on the command line)", "min_n")
+    warnings.warn(f"minimum n {min_n} is below the default {DEFAULT_MIN_N}: results of groups this small "
+                  "can identify people; the override is recorded in every output", SmallMinimumWarning,
+                  stacklevel=3)
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# results
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    """What every output of a run records about how it was made.
+
+    Attributes
+    ----------
+    acap_version, bank, bank_version : str
+    min_n : int
+        Minimum respondents per published cell.
+    date : str
+        ISO date of the run.
+    wave : str, optional
+        Survey wave.
+    min_n_override : bool
+        True when a minimum below :data:`DEFAULT_MIN_N` was explicitly asked for.
+    """
+
+    acap_version: str
+    bank: str
+    bank_version: str
+    min_n: int
+    date: str
+    wave: str | None = None
+    min_n_override: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class NetworkFeedback:
+    """One organisation's advice network as it may be published.
+
+    Attributes
+    ----------
+    summary : pandas.Series
+        n_nodes, density, board_density, reciprocity, centralization, response_rate, ...
+    nodes : pandas.DataFrame
+        Indexed by pseudonymous label (P01 ...): role_group (groups with fewer than min_n
+        people, or not shown in the survey results, merged into "other"), board, and the
+        network measures. Nothing else about a person.
+    ties : pandas.DataFrame
+        source, target (labels), weight (frequency 1-5).
+    outside : pandas.DataFrame
+        Indexed by outside-contact category: ties (number of contacts).
+    peers : pandas.DataFrame or None
+        Quartiles of the summary measures over shown peers (only with at least min_n peers).
+    """
+
+    summary: pd.Series
+    nodes: pd.DataFrame
+    ties: pd.DataFrame
+    outside: pd.DataFrame
+    peers: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class OrganisationFeedback:
+    """Everything that may be published about one organisation, and nothing else.
+
+    The app and the PDF reports read only this. Every organisation, shown or suppressed,
+    has the same rows in every table; a suppressed cell is blank with its ``reason``.
+
+    Attributes
+    ----------
+    organisation : str
+    org_type : str or None
+    status : {"shown", "suppressed"}
+    reason : str or None
+        Why the organisation is suppressed (e.g. "fewer than 5 respondents").
+    n, invited : int or None
+        Respondents and people invited (both None when suppressed).
+    response_rate : float or None
+    scales : pandas.DataFrame
+        Indexed by scale id: label, family ("process", "coordination", "composite",
+        "gathered", "used"), n, mean, sd, ci_low, ci_high, mean_100, ci_low_100, ci_high_100,
+        rwg_j, suppressed, reason.
+    roles : pandas.DataFrame
+        Indexed by (role_group, scale): label, n, mean, sd, suppressed, reason. The same rows
+        for every organisation.
+    gaps : pandas.DataFrame
+        Indexed by knowledge source: label, gathered, used, gap, suppressed, reason.
+    items : pandas.DataFrame
+        Indexed by item: label (item text), scale, n (answered, don't know included),
+        share_1 .. share_7, share_dont_know, suppressed, reason. Answers as given (before
+        reverse keying).
+    headline : pandas.Series
+        potential, realised, ratio, largest_gap_source, largest_gap_label, largest_gap.
+    peers : pandas.DataFrame
+        Indexed by scale: group ("type" or "all"), n_peers, q1, median, q3; rows only where
+        at least min_n shown organisations (of the type, else in all) have the scale.
+    icc : pandas.DataFrame
+        Indexed by scale: icc1, icc2, n_groups (over shown organisations only).
+    network : NetworkFeedback or None
+    meta : RunMeta
+    """
+
+    organisation: str
+    org_type: str | None
+    status: str
+    reason: str | None
+    n: int | None
+    invited: int | None
+    response_rate: float | None
+    scales: pd.DataFrame
+    roles: pd.DataFrame
+    gaps: pd.DataFrame
+    items: pd.DataFrame
+    headline: pd.Series
+    peers: pd.DataFrame
+    icc: pd.DataFrame
+    network: NetworkFeedback | None
+    meta: RunMeta
+
+
+# --------------------------------------------------------------------------------------------
+# the shared, run-wide pieces
+# --------------------------------------------------------------------------------------------
+
+
+def _org_reason(min_n: int) -> str:
+    return f"fewer than {min_n} respondents"
+
+
+def _cell_reason(min_n: int) -> str:
+    return f"fewer than {min_n} respondents with a score"
+
+
+def _role_reason(min_n: int) -> str:
+    # one reason for every suppressed role cell (0 people, a few, or hidden to protect a
+    # smaller group): a reason that differed would say which is which
+    return f"fewer than {min_n} in this group, or hidden so a smaller group cannot be worked out"
+
+
+def _item_reason(min_n: int) -> str:
+    return f"fewer than {min_n} answers, or its scale is not shown"
+
+
+def _bank_of(scored: Scored) -> Bank:
+    if getattr(scored, "bank", None) is not None:
+        return scored.bank
+    from acap.items import load_bank
+
+    return load_bank()
+
+
+def run_meta(scored: Scored, *, wave: str | None = None, date: str | None = None) -> RunMeta:
+    """The :class:`RunMeta` of a scored run (acap version, bank, min n and its override, date)."""
+    import acap
+
+    bank = _bank_of(scored)
+    return RunMeta(acap_version=acap.__version__, bank=bank.bank, bank_version=str(bank.version),
+                   min_n=int(scored.organisations.min_n),
+                   date=date or _dt.datetime.now(_dt.timezone.utc).date().isoformat(), wave=wave,
+                   min_n_override=bool(getattr(scored, "min_n_override", False)))
+
+
+def _scale_labels(bank: Bank, scales) -> pd.DataFrame:
+    """label and family per scale id of the organisation table."""
+    lab = bank.labels()
+    fam = {s.id: s.family for s in bank.scales}
+    rows = {}
+    for sc in scales:
+        if sc in fam:
+            rows[sc] = (lab.get(sc, sc), fam[sc])
+        elif sc in ("potential", "realised"):
+            rows[sc] = (f"{sc.capitalize()} absorptive capacity", "composite")
+        elif ":" in sc:
+            side, src = sc.split(":", 1)
+            rows[sc] = (f"{lab.get(src, src)} ({side})", side)
+        else:
+            rows[sc] = (lab.get(sc, sc), None)
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["label", "family"]).rename_axis("scale")
+
+
+def _item_scale(bank: Bank) -> dict[str, str | None]:
+    """The organisation-table scale each item's answers feed (None for conduits)."""
+    out = {}
+    for iid, meta in bank.items.items():
+        if meta["kind"] == "scale":
+            out[iid] = meta["scale"]
+        elif meta["kind"].startswith("source_"):
+            out[iid] = f"{meta['kind'].split('_', 1)[1]}:{meta['source']}"
+        else:
+            out[iid] = None
+    return out
+
+
+def _raw_answers(scores: ScoreResult, bank: Bank) -> pd.DataFrame:
+    """Answers as given on 1..points (reverse keying undone), NaN for skipped and don't know."""
+    x = scores.items.copy()
+    for iid in bank.reverse_items:
+        if iid in x.columns:
+            pts = bank.response_scales[bank.items[iid]["response_scale"]].points
+            x[iid] = pts + 1 - x[iid]
+    return x
+
+
+def item_mask(scored: Scored) -> pd.DataFrame:
+    """Organisation x item: True where the organisation's answer distribution of the item is shown.
+
+    Shown when the organisation is shown, the scale the item feeds is shown for it (conduits
+    feed none), and at least ``min_n`` respondents answered it on the scale (don't know and
+    skipped not counted). :func:`shown_scores` blanks exactly the answers this hides.
+    """
+    bank = _bank_of(scored)
+    min_n = scored.organisations.min_n
+    s = scored.scores
+    org = s.background["organisation"]
+    answered = s.items.notna().groupby(org.to_numpy()).sum()
+    shown = answered >= min_n
+    table = scored.organisations.table
+    cell_shown = ~table["suppressed"].unstack("scale").astype(bool)
+    feeds = _item_scale(bank)
+    org_shown = ~table["suppressed"].groupby(level=0).all()
+    for iid in shown.columns:
+        sc = feeds.get(iid)
+        if sc is not None and sc in cell_shown.columns:
+            shown[iid] &= cell_shown[sc].reindex(shown.index).fillna(False).to_numpy(dtype=bool)
+    shown = shown & org_shown.reindex(shown.index).fillna(False).to_numpy(dtype=bool)[:, None]
+    return shown.rename_axis(index="organisation", columns="item")
+
+
+def _item_table(scored: Scored, bank: Bank, mask: pd.DataFrame) -> pd.DataFrame:
+    """(organisation, item): label, scale, n, share_1..7, share_dont_know, suppressed, reason."""
+    s = scored.scores
+    org = s.background["organisation"].to_numpy()
+    raw = _raw_answers(s, bank)
+    feeds = _item_scale(bank)
+    meta = bank.items
+    lab = bank.labels()
+    orgs = mask.index
+    parts = []
+    for iid in bank.item_ids:
+        if iid not in raw.columns:
+            continue
+        col = raw[iid]
+        counts = pd.crosstab(org, col).reindex(index=orgs, columns=range(1, SHARE_POINTS + 1), fill_value=0)
+        dk = s.dont_know[iid].groupby(org).sum().reindex(orgs, fill_value=0)
+        n = counts.sum(axis=1) + dk
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares = counts.div(n.replace(0, np.nan), axis=0)
+        shares.columns = [f"share_{k}" for k in shares.columns]
+        kind = meta[iid]["kind"]
+        text = meta[iid]["text"] if kind == "scale" else (
+            f"{lab.get(meta[iid]['source'], meta[iid]['source'])} ({kind.split('_', 1)[1]})"
+            if kind.startswith("source_") else f"Conduit: {lab.get(iid, iid)}")
+        frame = pd.DataFrame({"label": text, "scale": feeds.get(iid), "n": n.astype("Int64")}, index=orgs)
+        frame = pd.concat([frame, shares, (dk / n.replace(0, np.nan)).rename("share_dont_know")], axis=1)
+        frame["item"] = iid
+        parts.append(frame)
+    t = pd.concat(parts).set_index("item", append=True).rename_axis(["organisation", "item"])
+    t = t.sort_index(level=0, sort_remaining=False)
+    shown = mask.stack().reindex(t.index).fillna(False).to_numpy(dtype=bool)
+    values = ["n", *[c for c in t.columns if c.startswith("share_")]]
+    for c in values:
+        t[c] = t[c].mask(~shown)
+    t["suppressed"] = ~shown
+    t["reason"] = np.where(shown, "", _item_reason(scored.organisations.min_n))
+    return t
+
+
+def _role_table(scored: Scored, bank: Bank) -> pd.DataFrame:
+    """(organisation, role_group, scale) for every organisation x every role group x every scale."""
+    org = scored.organisations
+    t = org.table
+    br = org.by_role
+    groups = list(dict.fromkeys(bank.role_groups.values()))
+    present = list(br.index.get_level_values("role").unique()) if len(br) else []
+    groups += [g for g in present if g not in groups]  # e.g. "not stated": then for everyone
+    orgs = t.index.get_level_values(0).unique()
+    scales = t.index.get_level_values("scale").unique()
+    full = pd.MultiIndex.from_product([orgs, groups, scales], names=["organisation", "role_group", "scale"])
+    br = br.rename_axis(["organisation", "role_group", "scale"])
+    out = br.reindex(full)
+    out["suppressed"] = out["suppressed"].astype("boolean").fillna(True).astype(bool)
+    for c in ("n", "mean", "sd"):
+        if c in out.columns:
+            out[c] = out[c].mask(out["suppressed"])
+    out["reason"] = np.where(out["suppressed"], _role_reason(org.min_n), "")
+    labels = _scale_labels(bank, scales)["label"]
+    out.insert(0, "label", labels.reindex(out.index.get_level_values("scale")).to_numpy())
+    return out[["label", "n", "mean", "sd", "suppressed", "reason"]]
+
+
+def _scale_table(scored: Scored, bank: Bank) -> pd.DataFrame:
+    """(organisation, scale): the public scale columns, blank where suppressed."""
+    org = scored.organisations
+    t = org.table
+    min_n = org.min_n
+    labels = _scale_labels(bank, t.index.get_level_values("scale").unique())
+    pts = {}
+    for sc in labels.index:
+        pts[sc] = 7
+    for s in bank.scales:
+        pts[s.id] = bank.response_scales[s.response_scale].points
+    if bank.sources:
+        sp = bank.response_scales[bank.sources.response_scale].points
+        pts.update({sc: sp for sc in labels.index if ":" in sc})
+    if bank.potential_scales:
+        pts["potential"] = pts["realised"] = pts[bank.potential_scales[0]]
+    p = t.index.get_level_values("scale").map(pts).to_numpy(dtype=float)
+    out = pd.DataFrame({
+        "label": labels["label"].reindex(t.index.get_level_values("scale")).to_numpy(),
+        "family": labels["family"].reindex(t.index.get_level_values("scale")).to_numpy(),
+        "n": t["n"], "mean": t["mean"], "sd": t["sd"], "ci_low": t["ci_lower"], "ci_high": t["ci_upper"],
+    }, index=t.index)
+    for c in ("mean", "ci_low", "ci_high"):
+        out[f"{c}_100"] = (out[c].astype(float) - 1) / (p - 1) * 100
+    out["rwg_j"] = t["rwg_j"]
+    out["suppressed"] = t["suppressed"].astype(bool)
+    hidden_org = out["suppressed"].groupby(level=0).transform("all")
+    out["reason"] = np.where(~out["suppressed"], "", np.where(hidden_org, _org_reason(min_n), _cell_reason(min_n)))
+    return out.rename_axis(["organisation", "scale"])
+
+
+def _peer_tables(scales: pd.DataFrame, types: pd.Series | None, min_n: int) -> dict:
+    """Peer quartiles per scale: by type where min_n shown organisations of that type, else over all."""
+    means = scales["mean"].where(~scales["suppressed"]).unstack("scale").astype(float)
+
+    def quart(frame, group):
+        n = frame.notna().sum()
+        q = frame.quantile([0.25, 0.5, 0.75])
+        out = pd.DataFrame({"group": group, "n_peers": n.astype(int), "q1": q.loc[0.25], "median": q.loc[0.5],
+                            "q3": q.loc[0.75]}).rename_axis("scale")
+        return out[out["n_peers"] >= min_n]
+
+    everyone = quart(means, "all")
+    out = {None: everyone}
+    if types is not None:
+        for ty in pd.unique(types.dropna()):
+            members = types.index[types == ty]
+            by_type = quart(means.reindex(members), "type")
+            out[ty] = pd.concat([by_type, everyone.drop(index=by_type.index, errors="ignore")]).reindex(
+                [s for s in means.columns if s in by_type.index or s in everyone.index])
+    return out
+
+
+class _Run:
+    """The run-wide pieces every organisation's feedback is cut from (computed once)."""
+
+    def __init__(self, scored: Scored, organisations=None, networks=None, meta: RunMeta | None = None):
+        self.scored = scored
+        self.bank = _bank_of(scored)
+        self.min_n = scored.organisations.min_n
+        self.meta = meta or run_meta(scored)
+        self.scales = _scale_table(scored, self.bank)
+        self.roles = _role_table(scored, self.bank)
+        self.mask = item_mask(scored)
+        self.items = _item_table(scored, self.bank, self.mask)
+        t = scored.organisations.table
+        self.hidden = t["suppressed"].groupby(level=0).all()
+        self.headcount = scored.scores.background["organisation"].value_counts()
+        self.invited = t["invited"].groupby(level=0).first()
+        self.types = _org_types(organisations)
+        self.peers = _peer_tables(self.scales, self.types, self.min_n)
+        icc = scored.organisations.public_reliability()
+        self.icc = icc[["icc1", "icc2", "n_groups"]]
+        self.networks = networks or {}
+
+    def feedback(self, organisation: str) -> OrganisationFeedback:
+        if organisation not in self.hidden.index:
+            raise AcapInputError(f"no organisation {organisation!r} in the scored responses", "organisation")
+        hidden = bool(self.hidden[organisation])
+        min_n = self.min_n
+        org_type = None if self.types is None else self.types.get(organisation)
+        if org_type is not None and pd.isna(org_type):
+            org_type = None
+        scales = self.scales.xs(organisation, level=0)
+        roles = self.roles.xs(organisation, level=0)
+        items = self.items.xs(organisation, level=0)
+        g = self.scored.gaps.xs(organisation, level=0)
+        lab = self.bank.labels()
+        gaps = pd.DataFrame({"label": [lab.get(x, x) for x in g.index], "gathered": g["gathered"],
+                             "used": g["used"], "gap": g["gap"]}, index=g.index.rename("source"))
+        gaps["suppressed"] = gaps["gap"].isna()
+        gaps["reason"] = np.where(gaps["suppressed"], _org_reason(min_n) if hidden else _cell_reason(min_n), "")
+        n = invited = rate = None
+        if not hidden:
+            n = int(self.headcount[organisation])
+            inv = self.invited.get(organisation)
+            if inv is not None and not pd.isna(inv):
+                invited = int(inv)
+                rate = n / invited
+        mean = scales["mean"]
+        pot, real = (float(mean.get(k)) if k in mean.index and pd.notna(mean.get(k)) else np.nan
+                     for k in ("potential", "realised"))
+        shown_gaps = gaps["gap"].dropna()
+        top = shown_gaps.idxmax() if len(shown_gaps) else None
+        headline = pd.Series({
+            "potential": pot, "realised": real, "ratio": real / pot if pot == pot and real == real else np.nan,
+            "largest_gap_source": top, "largest_gap_label": lab.get(top, top) if top is not None else None,
+            "largest_gap": float(shown_gaps.max()) if len(shown_gaps) else np.nan}, name=organisation, dtype=object)
+        peers = self.peers.get(org_type, self.peers[None])
+        return OrganisationFeedback(
+            organisation=organisation, org_type=org_type, status="suppressed" if hidden else "shown",
+            reason=_org_reason(min_n) if hidden else None, n=n, invited=invited, response_rate=rate,
+            scales=scales, roles=roles, gaps=gaps, items=items, headline=headline, peers=peers, icc=self.icc,
+            network=None if hidden else self.networks.get(organisation), meta=self.meta)
+
+
+def _org_types(organisations) -> pd.Series | None:
+    """Organisation -> type from a Series, a mapping or a frame with a ``type`` column."""
+    if organisations is None:
+        return None
+    if isinstance(organisations, pd.DataFrame):
+        frame = organisations
+        if "organisation" in frame.columns:
+            frame = frame.set_index("organisation")
+        col = next((c for c in ("type", "org_type") if c in frame.columns), None)
+        if col is None:
+            return None
+        return frame[col]
+    return pd.Series(dict(organisations) if not isinstance(organisations, pd.Series) else organisations)
+
+
+def feedback_for(scored: Scored, organisation: str, *, organisations=None, networks=None,
+                 meta: RunMeta | None = None) -> OrganisationFeedback:
+    """What may be published about one organisation.
+
+    Parameters
+    ----------
+    scored : Scored
+        :func:`acap.pipeline.score_and_aggregate` output.
+    organisation : str
+    organisations : DataFrame, Series or mapping, optional
+        Organisation types (a ``type`` column, or organisation -> type), for peer groups.
+    networks : mapping organisation -> NetworkFeedback, optional
+        :func:`acap.network.pipeline.network_feedback` output.
+    meta : RunMeta, optional
+        Default :func:`run_meta` of ``scored``.
+
+    Returns
+    -------
+    OrganisationFeedback
+
+    Examples
+    --------
+    >>> from acap.simulate import simulate
+    >>> from acap.pipeline import score_and_aggregate
+    >>> from acap.items import load_bank
+    >>> bank = load_bank()
+    >>> sim = simulate(6, seed=3, bank=bank)
+    >>> fb = feedback_for(score_and_aggregate(sim.responses, bank), sim.organisations.index[0])
+    >>> fb.status in ("shown", "suppressed")
+    True
+    """
+    return _Run(scored, organisations, networks, meta).feedback(organisation)
+
+
+def publish_all(scored: Scored, *, organisations=None, networks=None,
+                meta: RunMeta | None = None) -> dict[str, OrganisationFeedback]:
+    """:class:`OrganisationFeedback` for every organisation (shown and suppressed), by name.
+
+    Parameters are those of :func:`feedback_for`; the run-wide tables are computed once.
+    """
+    run = _Run(scored, organisations, networks, meta)
+    return {org: run.feedback(org) for org in run.hidden.index}
+
+
+# --------------------------------------------------------------------------------------------
+# files
+# --------------------------------------------------------------------------------------------
+
+
+def results_tables(feedback: dict[str, OrganisationFeedback]) -> dict[str, pd.DataFrame]:
+    """Long tables over organisations, from their feedback: what the result CSVs hold.
+
+    Returns ``results`` (organisation x scale, with invited and response rate only on shown
+    rows), ``by_role``, ``knowledge_gaps``, ``items``, ``headline``, ``peers`` and ``icc``.
+    """
+    fbs = list(feedback.values())
+    if not fbs:
+        raise AcapInputError("no organisations to publish", "feedback")
+    names = [f.organisation for f in fbs]
+
+    def cat(attr):
+        return pd.concat({f.organisation: getattr(f, attr) for f in fbs}, names=["organisation"])
+
+    results = cat("scales")
+    invited = pd.Series({f.organisation: f.invited for f in fbs}, dtype="Float64")
+    rate = pd.Series({f.organisation: f.response_rate for f in fbs}, dtype="Float64")
+    org_level = results.index.get_level_values(0)
+    shown = ~results["suppressed"].to_numpy(dtype=bool)
+    # the invited count only beside a shown n: beside a blank one it says how small the group is
+    results.insert(results.columns.get_loc("rwg_j") + 1, "invited",
+                   invited.reindex(org_level).astype("Int64").to_numpy())
+    results.insert(results.columns.get_loc("invited") + 1, "response_rate", rate.reindex(org_level).to_numpy())
+    results["invited"] = results["invited"].mask(~shown)
+    results["response_rate"] = results["response_rate"].mask(~shown)
+    head = pd.DataFrame({f.organisation: pd.concat([pd.Series({
+        "status": f.status, "n": f.n, "invited": f.invited, "response_rate": f.response_rate}), f.headline])
+        for f in fbs}).T.rename_axis("organisation")
+    head["reason"] = [f.reason or "" for f in fbs]
+    peers = cat("peers") if any(len(f.peers) for f in fbs) else pd.DataFrame()
+    return {"results": results, "by_role": cat("roles"), "knowledge_gaps": cat("gaps"), "items": cat("items"),
+            "headline": head.reindex(names), "peers": peers, "icc": fbs[0].icc}
+
+
+def publication_files(scored: Scored, *, respondents: bool = False, organisations=None, networks=None,
+                      meta: RunMeta | None = None, feedback: dict | None = None) -> dict:
+    """The result files of a scored run for :func:`acap.outputs.write_all` (``acap score``, the demo).
+
+    Every table is cut from :func:`publish_all`: ``organisations/results.csv``, ``by_role.csv``,
+    ``knowledge_gaps.csv``, ``items.csv``, ``headline.csv``, ``peers.csv``,
+    ``aggregation/icc.csv`` and ``run.json`` (the :class:`RunMeta`). Respondent-level scores
+    (``scores/respondents.csv``, not suppressed) only when ``respondents`` is true.
+    """
+    from acap.outputs import csv_writer, remove_writer, text_writer
+
+    fb = feedback if feedback is not None else publish_all(scored, organisations=organisations,
+                                                           networks=networks, meta=meta)
+    tabs = results_tables(fb)
+    m = next(iter(fb.values())).meta
+    stamp = {"bank_version": m.bank_version, "min_n": m.min_n, "min_n_override": m.min_n_override}
+    files = {
+        "organisations/results.csv": csv_writer(tabs["results"].assign(**stamp)),
+        "organisations/by_role.csv": csv_writer(tabs["by_role"].assign(**stamp)),
+        "organisations/knowledge_gaps.csv": csv_writer(tabs["knowledge_gaps"].assign(**stamp)),
+        "organisations/items.csv": csv_writer(tabs["items"].assign(**stamp)),
+        "organisations/headline.csv": csv_writer(tabs["headline"].assign(**stamp)),
+        "organisations/peers.csv": csv_writer(tabs["peers"].assign(**stamp) if len(tabs["peers"]) else
+                                              pd.DataFrame(columns=["scale", "group", "n_peers", "q1", "median",
+                                                                    "q3"]), index=bool(len(tabs["peers"]))),
+        "aggregation/icc.csv": csv_writer(tabs["icc"].assign(**stamp)),
+        "run.json": text_writer(json.dumps(m.to_dict(), indent=1) + "\n"),
+    }
+    # Listed either way, so a run without them also clears those of an earlier run.
+    files["scores/respondents.csv"] = csv_writer(scored.scores.table()) if respondents else remove_writer()
+    return files
+
+
+# --------------------------------------------------------------------------------------------
+# validation beside published results
+# --------------------------------------------------------------------------------------------
+
+
+def shown_scores(scores: ScoreResult, bank: Bank, *, min_n: int = DEFAULT_MIN_N, min_share: float = 2 / 3,
+                 invited=None) -> ScoreResult:
+    """The respondents and answers a validation report published beside organisation results may use.
+
+    Scores and aggregates ``scores`` as ``acap score`` does (same ``min_n``, ``min_share``), then
+    keeps what those results show: respondents of suppressed organisations are dropped, an
+    answer is blanked (neither answered nor don't know) where :func:`item_mask` hides that
+    organisation's item row, and people in an organisation x role-group cell suppressed on any
+    scale get the role group (and role) :data:`NOT_SHOWN`. A total over the result is then the
+    sum of shown cells plus pooled, already protected cells: subtracting the published
+    results from it recovers nothing suppressed.
+
+    Parameters
+    ----------
+    scores : ScoreResult
+        :func:`acap.scoring.score` output.
+    bank : Bank
+    min_n : int, default 5
+    min_share : float, default 2/3
+    invited : optional
+        As :func:`acap.pipeline.score_and_aggregate`.
+
+    Returns
+    -------
+    ScoreResult
+        Same tables, fewer rows, some cells blanked.
+    """
+    from acap.pipeline import aggregate_scores
+
+    scored = aggregate_scores(scores, bank, invited=invited, min_n=min_n)
+    bg = scores.background
+    org = bg["organisation"]
+    hidden = scored.organisations.table["suppressed"].groupby(level=0).all()
+    keep = ~org.map(hidden).fillna(True).astype(bool).to_numpy()
+    mask = item_mask(scored)
+    answer_shown = mask.reindex(org.to_numpy()).set_axis(bg.index)
+    items = scores.items.copy()
+    dk = scores.dont_know.copy()
+    for iid in items.columns:
+        if iid in answer_shown.columns:
+            ok = answer_shown[iid].fillna(False).to_numpy(dtype=bool)
+            items.loc[~ok, iid] = np.nan
+            dk.loc[~ok, iid] = False
+    br = scored.organisations.by_role
+    bad = br.index[br["suppressed"].to_numpy(dtype=bool)].droplevel("scale").unique() if len(br) else []
+    pair = pd.MultiIndex.from_arrays([org.to_numpy(), bg["role_group"].astype(object).to_numpy()])
+    pooled = pair.isin(bad) if len(bad) else np.zeros(len(bg), bool)
+    background = bg.copy()
+    for col in ("role", "role_group"):
+        if col in background.columns:
+            background[col] = background[col].astype(object).where(~pooled, NOT_SHOWN)
+    rows = bg.index[keep]
+    return replace(scores, background=background.loc[rows], items=items.loc[rows], dont_know=dk.loc[rows],
+                   scales=scores.scales.loc[rows], scales_100=scores.scales_100.loc[rows],
+                   composites=scores.composites.loc[rows], gathered=scores.gathered.loc[rows],
+                   used=scores.used.loc[rows], gap=scores.gap.loc[rows])
