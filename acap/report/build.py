@@ -419,22 +419,26 @@ def _roles(fb) -> Section:
 def _items(fb) -> Section:
     it = fb.items
     blocks: list = [Paragraph(
-        "How people answered each statement: the coloured bar splits those who gave an answer from 1 to 7, and "
-        "the grey bar at the right shows the share who said they did not know or that it did not apply. Many "
+        "How people answered each statement, as a percentage of everyone who answered it: the coloured bar "
+        "shows the answers from 1 to 7, and the grey bar at the right the share who said they did not know or "
+        "that it did not apply. Many "
         "'don't know' answers point to something people cannot see, itself worth acting on.")]
-    for s in dict.fromkeys(it["scale"]):
-        part = it[it["scale"] == s]
-        label = fb.scales.loc[s, "label"] if s in fb.scales.index else str(s)
-        fam = fb.scales.loc[s, "family"] if s in fb.scales.index else ""
-        points = _EXTENT_POINTS if fam in ("gathered", "used") else _AGREE_POINTS
+    fam_of = fb.scales["family"].to_dict()
+    # knowledge-source items go together (gathered, used); items outside every scale last
+    key = it["scale"].map(lambda s: fam_of.get(s) if fam_of.get(s) in ("gathered", "used") else s)
+    titles = {"gathered": "Knowledge gathered", "used": "Knowledge used in decisions"}
+    for s in dict.fromkeys(key):
+        part = it[key == s] if s is not None and not _missing(s) else it[key.isna()]
+        label = (titles.get(s) or (fb.scales.loc[s, "label"] if s in fb.scales.index else None)
+                 or "Other statements")
+        points = _EXTENT_POINTS if s in titles else _AGREE_POINTS
         rows = []
         for _, r in part.iterrows():
             shares = [r.get(f"share_{k}") for k in range(1, 8)]
-            if any(_missing(v) for v in shares):
+            if bool(r.get("suppressed", False)) or any(_missing(v) for v in shares):
                 rows.append(dict(label=r["label"], shares=None, dont_know=None, n=None, note=_reason(r)))
                 continue
-            answered = sum(shares)
-            rows.append(dict(label=r["label"], shares=[v / answered if answered else 0.0 for v in shares],
+            rows.append(dict(label=r["label"], shares=[float(v) for v in shares],
                              dont_know=float(r["share_dont_know"]), n=None if _missing(r["n"]) else int(r["n"]),
                              note=""))
         blocks.append(Chart(

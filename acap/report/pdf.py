@@ -15,6 +15,7 @@ from pathlib import Path
 from reportlab import rl_config
 
 rl_config.invariant = 1  # no creation date or random document ID: same input, same bytes
+rl_config.shapeChecking = 0  # our shapes are built right; attribute validation was a third of the time
 
 from reportlab.graphics.shapes import Circle, Drawing, Group, Line, Rect, String  # noqa: E402
 from reportlab.lib import colors  # noqa: E402
@@ -282,7 +283,7 @@ def _dk_bar(v: float, width: float, height: float = 13) -> Drawing:
 def _chart_stacked(ch: Chart, st) -> list:
     bar_w, dk_w = 190, 62
     label_w = WIDTH - bar_w - dk_w - 12
-    head = [_p("Statement", st["head"]), _p("Answers 1-7 (% of those answering)", st["head"]),
+    head = [_p("Statement", st["head"]), _p("Answers 1-7 (% of everyone answering)", st["head"]),
             _p("Don't know", st["head"])]
     data = [head]
     for r in ch.data["rows"]:
