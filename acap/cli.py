@@ -123,6 +123,92 @@ def score(
     typer.echo(f"\nWrote {len(files)} files to {out}/")
 
 
+def _read_organisations(path: Optional[Path]) -> Optional[pd.DataFrame]:
+    """Organisation register (organisation, type, invited; other columns such as aliases ignored).
+
+    A minimal reader until ``acap.readers.read_organisations`` (branch exports) lands on main.
+    """
+    if path is None:
+        return None
+    from acap.readers import clean_text, read_table
+
+    t = read_table(path)
+    if "organisation" not in t.data.columns:
+        raise AcapInputError("needs a column organisation (and type, invited)", where=str(path))
+    frame = pd.DataFrame({"organisation": clean_text(t.data["organisation"])})
+    for pos in range(len(frame)):
+        if frame["organisation"].iloc[pos] is None:
+            raise AcapInputError(f"{t.row_label(pos)}, column organisation: organisation is missing", where=str(path))
+    if "type" in t.data.columns:
+        frame["type"] = clean_text(t.data["type"])
+    if "invited" in t.data.columns:
+        frame["invited"] = pd.to_numeric(clean_text(t.data["invited"]), errors="coerce")
+        bad = frame["invited"].notna() & ~((frame["invited"] >= 1) & (frame["invited"] % 1 == 0))
+        if bad.any():
+            pos = int(bad.to_numpy().nonzero()[0][0])
+            raise AcapInputError(f"{t.row_label(pos)}, column invited: {t.data['invited'].iloc[pos]!r} is not a "
+                                 "whole number of at least 1", where=str(path))
+    if frame["organisation"].duplicated().any():
+        pos = int(frame["organisation"].duplicated().to_numpy().nonzero()[0][0])
+        raise AcapInputError(f"{t.row_label(pos)}, column organisation: {frame['organisation'].iloc[pos]!r} is "
+                             "listed twice", where=str(path))
+    return frame.set_index("organisation")
+
+
+@app.command()
+@_one_line_errors
+def report(
+    responses: Annotated[Path, typer.Argument(help="Responses table: CSV, XLSX or SPSS .sav.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the reports (written to OUT/reports/).")],
+    bank: Annotated[Optional[Path], typer.Option("--bank", help="Item bank YAML (default: acap v1).")] = None,
+    invited: Annotated[Optional[Path], typer.Option("--invited", help="CSV of organisation,invited for finite-population CIs.")] = None,
+    organisations: Annotated[Optional[Path], typer.Option(
+        "--organisations", help="CSV/XLSX of organisation, type, invited: peer groups by type, response rates.")] = None,
+    networks: Annotated[Optional[Path], typer.Option("--networks", help="Folder of collected advice-network files.")] = None,
+    previous: Annotated[Optional[Path], typer.Option("--previous", help="Responses of the previous wave: adds "
+                                                     "change since then.")] = None,
+    wave: Annotated[Optional[str], typer.Option("--wave", help="Name of this wave, e.g. 'Spring 2026'.")] = None,
+    previous_wave: Annotated[Optional[str], typer.Option("--previous-wave", help="Name of the previous wave.")] = None,
+    min_n: Annotated[int, typer.Option("--min-n", min=1, help="Suppress organisations and role groups below this n.")] = 5,
+    allow_small_n: Annotated[bool, typer.Option("--allow-small-n", help="Accept a --min-n below 5 (recorded in "
+                                                 "every report).")] = False,
+    min_share: Annotated[float, typer.Option("--min-share", help="Share of a scale's items needed for a score.")] = 2 / 3,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", min=1, help="Worker processes (default: usable cores).")] = None,
+):
+    """Write every organisation's feedback report (PDF and accessible HTML) and an index page."""
+    from acap.outputs import write_all
+    from acap.report.batch import usable_cores
+    from acap.report.run import feedback_run, report_files
+
+    t0 = time.perf_counter()
+    b = _load_bank(bank)
+    orgs = _read_organisations(organisations)
+    inv = _read_invited_or_register(invited, orgs, responses, b)
+    current, before = feedback_run(responses, b, invited=inv[0], organisations=orgs, networks=networks,
+                                   previous=previous, wave=wave, previous_wave=previous_wave, min_n=min_n,
+                                   allow_small_n=allow_small_n, min_share=min_share, checked=inv[1])
+    with typer.progressbar(length=len(current), label="Rendering reports", file=None) as bar:
+        files = report_files(current, before, processes=jobs or usable_cores(), progress=lambda _: bar.update(1))
+    written = write_all(out, files)
+    shown = sum(fb.status == "shown" for fb in current.values())
+    typer.echo(f"Wrote reports for {len(current)} organisations ({shown} with results, {len(current) - shown} "
+               f"withheld) to {out / 'reports'}/ (open {out / 'reports' / 'index.html'}) in "
+               f"{time.perf_counter() - t0:.1f} s; {len(written)} files.")
+
+
+def _read_invited_or_register(invited, orgs, responses, bank):
+    """Validated responses and the invited counts: --invited, else the register's invited column."""
+    from acap.scoring import validate_responses
+
+    checked = validate_responses(responses, bank)
+    inv = _read_invited(invited, checked.background["organisation"])
+    if inv is None and orgs is not None and "invited" in orgs.columns:
+        present = set(checked.background["organisation"])
+        inv = orgs["invited"].dropna().astype(int)
+        inv = inv[inv.index.isin(present)]
+    return inv, checked
+
+
 @app.command()
 @_one_line_errors
 def validate(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {"feedback": "build", "render_pdf": "pdf", "render_html": "html", "Report": "model",
-            "report_files": "batch", "render_one": "batch", "index_html": "batch"}
+            "report_files": "batch", "render_one": "batch", "index_html": "batch", "feedback_run": "run"}
 
 __all__ = sorted(_EXPORTS)
 

@@ -1,0 +1,69 @@
+"""One call from responses to every organisation's feedback, for ``acap report``, the demo and the app.
+
+Scores and aggregates the responses (and the previous wave's, when given), then passes them
+through the publication layer (:func:`acap.publish.publish_all`), which is the only source the
+reports read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from acap.errors import AcapInputError
+from acap.pipeline import score_and_aggregate
+from acap.publish import publish_all, run_meta
+from acap.report.batch import report_files
+
+__all__ = ["feedback_run", "report_files"]
+
+
+def _networks(networks, scored):
+    """NetworkFeedback per organisation: given as a mapping, or read from a folder of collected files."""
+    if networks is None or isinstance(networks, Mapping):
+        return networks
+    try:
+        from acap.network.pipeline import network_feedback_from_files
+    except ImportError:
+        raise AcapInputError("reading advice-network files needs the library's network stage "
+                             "(acap.network.pipeline), which this version does not have", str(networks)) from None
+    return network_feedback_from_files(networks, scored)
+
+
+def feedback_run(responses, bank, *, invited=None, organisations=None, networks=None, previous=None,
+                 wave: str | None = None, previous_wave: str | None = None, min_n: int = 5,
+                 allow_small_n: bool = False, min_share: float = 2 / 3, checked=None):
+    """Published feedback for every organisation of a wave, and of the previous wave when given.
+
+    Parameters
+    ----------
+    responses : path or DataFrame
+        This wave's responses (see :func:`acap.scoring.validate_responses`).
+    bank : Bank
+    invited : Series, optional
+        Organisation -> people invited.
+    organisations : DataFrame, optional
+        Organisation register indexed by organisation with a ``type`` column (peer groups).
+    networks : mapping organisation -> NetworkFeedback or folder, optional
+    previous : path or DataFrame, optional
+        The previous wave's responses, scored with the same bank and minimum n.
+    wave, previous_wave : str, optional
+        Names of the waves, printed in the reports.
+    min_n, allow_small_n, min_share
+        As :func:`acap.pipeline.score_and_aggregate`.
+    checked : Responses, optional
+        ``responses`` already validated (saves validating twice).
+
+    Returns
+    -------
+    (dict, dict or None)
+        Organisation -> ``OrganisationFeedback`` for this wave, and for the previous one.
+    """
+    scored = score_and_aggregate(checked if checked is not None else responses, bank, invited=invited, min_n=min_n,
+                                 allow_small_n=allow_small_n, min_share=min_share)
+    current = publish_all(scored, organisations=organisations, networks=_networks(networks, scored),
+                          meta=run_meta(scored, wave=wave))
+    before = None
+    if previous is not None:
+        prev = score_and_aggregate(previous, bank, min_n=min_n, allow_small_n=allow_small_n, min_share=min_share)
+        before = publish_all(prev, organisations=organisations, meta=run_meta(prev, wave=previous_wave))
+    return current, before
