@@ -287,6 +287,9 @@ def demo(
         top = ind[ind["scale"].isin(["potential", "realised"])].set_index(["scale", "measure"])
         typer.echo("\nACAP and network position (within-organisation permutation p-values):")
         typer.echo(_fmt(top[["n", "pearson_r", "slope", "p_slope"]], digits=3))
+    if "reports" in res.extras:
+        typer.echo(f"\nFeedback reports (PDF and web page) for {len(res.extras['reports'])} organisations: "
+                   f"{res.out_dir / 'reports' / 'index.html'}")
     typer.echo(f"\nWrote {len(res.files)} results to {res.out_dir}/ in {time.perf_counter() - t0:.1f} s.")
 
 

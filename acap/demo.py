@@ -16,7 +16,8 @@ from acap.items import Bank, load_bank
 from acap.outputs import csv_writer, remove_writer, slug, write_all
 from acap.pipeline import Scored, headline, score_and_aggregate
 from acap.report_html import validation_files
-from acap.simulate import Simulation, simulate
+from acap.report.run import feedback_run, report_files
+from acap.simulate import Simulation, simulate, simulate_previous_wave
 from acap.validate import validation_report
 
 
@@ -66,16 +67,22 @@ def run_demo(out_dir: str | Path = "acap-demo", seed: int = 2024, n_organisation
     head = headline(scored)
     validation = validation_report(sim.responses, bank=bank, seed=seed)
     net_files, net_extras = network_stage(scored, seed=seed)
+    # Feedback reports for every organisation, with an earlier (simulated) wave for the change section.
+    previous = simulate_previous_wave(sim.responses, bank, seed=seed + 1)
+    current, before = feedback_run(sim.responses, bank, scored=scored, organisations=sim.organisations,
+                                   previous=previous, wave="Demo wave 2", previous_wave="Demo wave 1")
     files = {
         "data/responses.csv": csv_writer(sim.responses, index=False),
         "data/organisations.csv": csv_writer(sim.organisations),
         **scoring_files(scored),
         **validation_files(validation),
         **net_files,
+        "data/previous_responses.csv": csv_writer(previous, index=False),
+        **report_files(current, before),
     }
     written = write_all(out_dir, files)
     return DemoResult(out_dir=Path(out_dir), files=written, simulation=sim, scored=scored, headline=head,
-                      extras={"validation": validation, "network": net_extras})
+                      extras={"validation": validation, "network": net_extras, "reports": current})
 
 
 def network_stage(scored: Scored, seed: int, score: str = "potential", n_perm: int = 1000) -> tuple[dict, dict]:

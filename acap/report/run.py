@@ -31,7 +31,7 @@ def _networks(networks, scored):
 
 def feedback_run(responses, bank, *, invited=None, organisations=None, networks=None, previous=None,
                  wave: str | None = None, previous_wave: str | None = None, min_n: int = 5,
-                 allow_small_n: bool = False, min_share: float = 2 / 3, checked=None):
+                 allow_small_n: bool = False, min_share: float = 2 / 3, checked=None, scored=None):
     """Published feedback for every organisation of a wave, and of the previous wave when given.
 
     Parameters
@@ -52,18 +52,22 @@ def feedback_run(responses, bank, *, invited=None, organisations=None, networks=
         As :func:`acap.pipeline.score_and_aggregate`.
     checked : Responses, optional
         ``responses`` already validated (saves validating twice).
+    scored : Scored, optional
+        ``responses`` already scored and aggregated (then ``responses`` and the scoring options
+        other than the previous wave's are not used).
 
     Returns
     -------
     (dict, dict or None)
         Organisation -> ``OrganisationFeedback`` for this wave, and for the previous one.
     """
-    scored = score_and_aggregate(checked if checked is not None else responses, bank, invited=invited, min_n=min_n,
+    scored = scored if scored is not None else score_and_aggregate(checked if checked is not None else responses, bank, invited=invited, min_n=min_n,
                                  allow_small_n=allow_small_n, min_share=min_share)
     current = publish_all(scored, organisations=organisations, networks=_networks(networks, scored),
                           meta=run_meta(scored, wave=wave))
     before = None
     if previous is not None:
+        min_n = int(scored.organisations.min_n)
         prev = score_and_aggregate(previous, bank, min_n=min_n, allow_small_n=allow_small_n, min_share=min_share)
         before = publish_all(prev, organisations=organisations, meta=run_meta(prev, wave=previous_wave))
     return current, before
