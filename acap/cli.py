@@ -142,10 +142,11 @@ def _read_organisations(path: Optional[Path]) -> Optional[pd.DataFrame]:
     if "type" in t.data.columns:
         frame["type"] = clean_text(t.data["type"])
     if "invited" in t.data.columns:
-        frame["invited"] = pd.to_numeric(clean_text(t.data["invited"]), errors="coerce")
-        bad = frame["invited"].notna() & ~((frame["invited"] >= 1) & (frame["invited"] % 1 == 0))
+        raw = clean_text(t.data["invited"])
+        frame["invited"] = pd.to_numeric(raw, errors="coerce")
+        bad = raw.notna().to_numpy() & ~((frame["invited"] >= 1) & (frame["invited"] % 1 == 0)).to_numpy()
         if bad.any():
-            pos = int(bad.to_numpy().nonzero()[0][0])
+            pos = int(bad.nonzero()[0][0])
             raise AcapInputError(f"{t.row_label(pos)}, column invited: {t.data['invited'].iloc[pos]!r} is not a "
                                  "whole number of at least 1", where=str(path))
     if frame["organisation"].duplicated().any():

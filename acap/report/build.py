@@ -580,7 +580,7 @@ def _methods(fb) -> Section:
     ]
     icc = fb.icc.reindex([s for s in fb.scales.index if fb.scales.loc[s, "family"] in (_PROCESS, _COORD, "composite")
                           and s in fb.icc.index])
-    if len(icc):
+    if len(icc) and fb.status == "shown":
         blocks.append(Table("Between-organisation reliability (ICC) of each scale", ("Scale", "ICC(1)", "ICC(2)"),
                             tuple((fb.scales.loc[s, "label"], _f(r["icc1"], 3), _f(r["icc2"], 2))
                                   for s, r in icc.iterrows()), numeric=(False, True, True), widths=(4.0, 1.5, 1.5)))

@@ -17,7 +17,7 @@ from reportlab import rl_config
 rl_config.invariant = 1  # no creation date or random document ID: same input, same bytes
 rl_config.shapeChecking = 0  # our shapes are built right; attribute validation was a third of the time
 
-from reportlab.graphics.shapes import Circle, Drawing, Group, Line, Rect, String  # noqa: E402
+from reportlab.graphics.shapes import STATE_DEFAULTS, Circle, Drawing, Group, Line, Rect, String  # noqa: E402
 from reportlab.lib import colors  # noqa: E402
 from reportlab.lib.enums import TA_LEFT  # noqa: E402
 from reportlab.lib.pagesizes import A4  # noqa: E402
@@ -56,6 +56,8 @@ def _register_fonts() -> None:
         path = here / file if (here / file).exists() else debian / file
         pdfmetrics.registerFont(TTFont(name, str(path)))
     pdfmetrics.registerFontFamily(_FONT, normal=_FONT, bold=_BOLD, italic=_ITALIC, boldItalic=_BOLD)
+    # drawings start from this state; left at Helvetica it would be named in every page's fonts
+    STATE_DEFAULTS["fontName"] = _FONT
 
 
 def _c(key: str):
@@ -80,7 +82,7 @@ def _styles() -> dict:
                                   backColor=_c("faint"), borderColor=_c("rule"), borderWidth=0.5, leftIndent=7,
                                   rightIndent=7, **base),
         "bullet": ParagraphStyle("bullet", fontSize=10, leading=14, leftIndent=14, bulletIndent=3, spaceAfter=3,
-                                 **base),
+                                 bulletFontName=_FONT, **base),
         "cell": ParagraphStyle("cell", fontSize=8.5, leading=10.5, **base),
         "cellnum": ParagraphStyle("cellnum", fontSize=8.5, leading=10.5, fontName=_FONT, textColor=ink,
                                   alignment=2),
@@ -292,7 +294,7 @@ def _chart_stacked(ch: Chart, st) -> list:
         else:
             data.append([_p(r["label"], st["cell"]), _bar(r["shares"], bar_w), _dk_bar(r["dont_know"], dk_w)])
     t = RLTable(data, colWidths=[label_w, bar_w + 6, dk_w + 6], repeatRows=1)
-    t.setStyle(TableStyle([
+    t.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), _FONT), 
         ("BACKGROUND", (0, 0), (-1, 0), _c("accent")), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("LINEBELOW", (0, 1), (-1, -1), 0.3, _c("rule")), ("TOPPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]))
@@ -372,7 +374,7 @@ def _table(t: Table, st) -> list:
     for i, e in enumerate(t.emphasis):
         if e:
             style.append(("BACKGROUND", (0, i + 1), (-1, i + 1), _c("highlight")))
-    tab.setStyle(TableStyle(style))
+    tab.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), _FONT), *style]))
     return [KeepTogether([_p(t.caption, st["caption"]), tab]) if len(t.rows) <= 14 else _p(t.caption, st["caption"]),
             *([] if len(t.rows) <= 14 else [tab]), Spacer(1, 8)]
 
@@ -395,7 +397,7 @@ def _story(report: Report, st) -> list:
     story: list = [Spacer(1, 40 * mm), _p(report.title, st["title"]), _p(report.subtitle, st["subtitle"])]
     rows = [[_p(k, st["cell"]), _p(v, st["cover"])] for k, v in report.cover]
     cover = RLTable(rows, colWidths=[55 * mm, WIDTH - 55 * mm])
-    cover.setStyle(TableStyle([("LINEBELOW", (0, 0), (-1, -1), 0.3, _c("rule")), ("TOPPADDING", (0, 0), (-1, -1), 5),
+    cover.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), _FONT), ("LINEBELOW", (0, 0), (-1, -1), 0.3, _c("rule")), ("TOPPADDING", (0, 0), (-1, -1), 5),
                                ("BOTTOMPADDING", (0, 0), (-1, -1), 5), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
     story += [cover, Spacer(1, 12 * mm), _p(
         "This report tells the organisation how well it recognises, takes in and uses outside knowledge in "
@@ -428,7 +430,8 @@ def render_pdf(report: Report) -> bytes:
     buf = io.BytesIO()
     doc = BaseDocTemplate(buf, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
                           bottomMargin=MARGIN, title=report.title, author=report.author, subject=report.subtitle,
-                          keywords=list(report.keywords), creator="acap", lang=report.language, invariant=1)
+                          keywords=list(report.keywords), creator="acap", lang=report.language, invariant=1,
+                          initialFontName=_FONT, initialFontSize=10)
     frame = Frame(MARGIN, MARGIN, WIDTH, PAGE_H - 2 * MARGIN, id="f", leftPadding=0, rightPadding=0, topPadding=0,
                   bottomPadding=0)
 
