@@ -266,7 +266,9 @@ def _profile(fb) -> Section:
     sc = fb.scales
     blocks: list = [Paragraph(
         "Each dot is the organisation's average on a scale, with a line showing its 95% confidence interval: "
-        "the range the true average very probably lies in, given how many people answered. " + _peer_text(fb))]
+        "the range the true average very probably lies in, given how many people answered. " + _peer_text(fb)
+        + (" With few respondents the interval is wide: a difference from peers is firm only when the whole "
+           "interval lies outside the grey band." if len(fb.peers) else ""))]
     table_rows, emph = [], []
     for fam in (_PROCESS, _COORD):
         part = _family(sc, fam)
@@ -293,7 +295,7 @@ def _profile(fb) -> Section:
     blocks.append(Table("Scale averages, 95% confidence intervals and peers",
                         ("Scale", "Average (1-7)", "95% CI", "0-100", "Peers: median (quartiles)", "Compared with peers"),
                         tuple(table_rows), tuple(emph), (False, True, True, True, True, False),
-                        (3.2, 1.3, 1.9, 0.9, 2.6, 2.0)))
+                        (3.1, 1.2, 1.8, 1.1, 2.6, 2.0)))
     return Section("profile", "Absorptive-capacity profile", tuple(blocks))
 
 
@@ -324,7 +326,7 @@ def _potential_realised(fb) -> Section:
             f"Ratio of realised to potential: {_f(h['ratio'])}. A ratio below 1 means that knowledge taken in is "
             "not all turned into decisions and services; the Recommendations section aims at closing that "
             "difference.", "callout"))
-    return Section("potential", "Potential and realised absorptive capacity", tuple(blocks))
+    return Section("potential", "Potential and realised absorptive capacity", tuple(blocks), new_page=False)
 
 
 def _sources(fb) -> Section:
@@ -390,7 +392,7 @@ def _roles(fb) -> Section:
         blocks.append(Paragraph(
             f"No role group is shown: every group had fewer than {cut} people answering, or showing it would let a "
             "smaller group's answers be worked out.", "callout"))
-        return Section("roles", "Role groups", tuple(blocks))
+        return Section("roles", "Role groups", tuple(blocks), new_page=False)
     rows = []
     reasons = {}
     for s in scales:
@@ -413,7 +415,7 @@ def _roles(fb) -> Section:
                         widths=(3.2, *[1.3] * len(groups))))
     if reasons:
         blocks.append(Paragraph(" ".join(f"{m} Not shown: {why}." for why, m in reasons.items()), "note"))
-    return Section("roles", "Role groups", tuple(blocks))
+    return Section("roles", "Role groups", tuple(blocks), new_page=False)
 
 
 def _items(fb) -> Section:
@@ -430,7 +432,7 @@ def _items(fb) -> Section:
     for s in dict.fromkeys(key):
         part = it[key == s] if s is not None and not _missing(s) else it[key.isna()]
         label = (titles.get(s) or (fb.scales.loc[s, "label"] if s in fb.scales.index else None)
-                 or "Other statements")
+                 or "How knowledge reaches the organisation")
         points = _EXTENT_POINTS if s in titles else _AGREE_POINTS
         rows = []
         for _, r in part.iterrows():
