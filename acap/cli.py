@@ -16,6 +16,7 @@ import pandas as pd
 import typer
 
 from acap.errors import AcapInputError
+from acap.thresholds import DEFAULT_MIN_N
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="acap: absorptive-capacity instrument for health-care commissioning organisations.")
@@ -57,14 +58,36 @@ def _load_bank(path: Optional[Path]):
     return load_bank(path)
 
 
-def _read_invited(path: Optional[Path], organisations) -> Optional[pd.Series]:
-    """Organisation -> invited count from a CSV/XLSX with columns organisation, invited.
+class _small_n_warnings:
+    """Show a small-minimum warning as one line on stderr (the library warns; the CLI prints)."""
+
+    def __enter__(self):
+        import warnings
+
+        self._ctx = warnings.catch_warnings(record=True)
+        self._caught = self._ctx.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc):
+        from acap.publish import SmallMinimumWarning
+
+        self._ctx.__exit__(*exc)
+        for w in self._caught:
+            if issubclass(w.category, SmallMinimumWarning):
+                typer.echo(f"warning: {w.message}", err=True)
+        return False
+
+
+def _read_invited(path: Optional[Path], organisations) -> tuple[Optional[pd.Series], Optional[pd.Series]]:
+    """(organisation -> invited count, organisation -> type) from a CSV/XLSX with columns
+    organisation, invited and optionally type (peer groups).
 
     Every organisation named must be in the responses, and every count a whole number no
     smaller than 1; the message names the file and row.
     """
     if path is None:
-        return None
+        return None, None
     from acap.readers import clean_text, read_table
 
     t = read_table(path)
@@ -89,7 +112,9 @@ def _read_invited(path: Optional[Path], organisations) -> Optional[pd.Series]:
         pos = int(org.duplicated().to_numpy().nonzero()[0][0])
         raise AcapInputError(f"{t.row_label(pos)}, column organisation: {org.iloc[pos]!r} is listed twice",
                              where=str(path))
-    return pd.Series(invited.astype(int).to_numpy(), index=org.to_numpy())
+    types = (pd.Series(clean_text(t.data["type"]).to_numpy(), index=org.to_numpy())
+             if "type" in t.data.columns else None)
+    return pd.Series(invited.astype(int).to_numpy(), index=org.to_numpy()), types
 
 
 @app.command()
@@ -99,28 +124,48 @@ def score(
     out: Annotated[Path, typer.Option("--out", help="Folder for the results.")],
     bank: Annotated[Optional[Path], typer.Option("--bank", help="Item bank YAML (default: acap v1).")] = None,
     invited: Annotated[Optional[Path], typer.Option("--invited", help="CSV of organisation,invited for finite-population CIs.")] = None,
-    min_n: Annotated[int, typer.Option("--min-n", min=1, help="Suppress organisations and role groups below this n.")] = 5,
+    min_n: Annotated[int, typer.Option("--min-n", min=1, help="Suppress organisations and role groups below "
+                                       "this n (below 5 needs --allow-small-n).")] = DEFAULT_MIN_N,
+    allow_small_n: Annotated[bool, typer.Option("--allow-small-n", help="Accept a --min-n below 5 (warns; "
+                                                "recorded in every output).")] = False,
     min_share: Annotated[float, typer.Option("--min-share", help="Share of a scale's items needed for a score.")] = 2 / 3,
     respondents: Annotated[bool, typer.Option("--respondents", help="Also write respondent-level scores "
                                               "(scores/respondents.csv); they are not suppressed.")] = False,
+    networks: Annotated[Optional[Path], typer.Option("--networks", help="Folder with collected network data: "
+                                                     "ties.csv, people.csv, outside_contacts.csv (as the demo's "
+                                                     "data/network/).")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the network pseudonyms and permutation tests.")] = 2024,
 ):
-    """Score a responses table and aggregate it to organisations."""
-    from acap.demo import scoring_files
+    """Score a responses table and aggregate it to organisations (and measure networks)."""
     from acap.outputs import write_all
-    from acap.pipeline import headline, score_and_aggregate
-
+    from acap.pipeline import score_and_aggregate
+    from acap.publish import publication_files, publish_all, results_tables
     from acap.scoring import validate_responses
 
     b = _load_bank(bank)
     checked = validate_responses(responses, b)
-    scored = score_and_aggregate(checked, b, invited=_read_invited(invited, checked.background["organisation"]),
-                                 min_n=min_n, min_share=min_share)
-    files = write_all(out, scoring_files(scored, respondents=respondents))
+    with _small_n_warnings():
+        invited_n, types = _read_invited(invited, checked.background["organisation"])
+        scored = score_and_aggregate(checked, b, invited=invited_n, min_n=min_n, min_share=min_share,
+                                     allow_small_n=allow_small_n)
+    files = {}
+    net = None
+    if networks is not None:
+        from acap.network.pipeline import network_files, read_network_files, run_networks
+
+        net = run_networks(*read_network_files(networks), scored, seed=seed)
+        files.update(network_files(net, seed=seed))
+    feedback = publish_all(scored, organisations=types, networks=None if net is None else net.feedback)
+    files = {**publication_files(scored, feedback=feedback, respondents=respondents), **files}
+    written = write_all(out, files)
     n = len(scored.scores.background)
     typer.echo(f"Scored {n} respondents from {scored.scores.background['organisation'].nunique()} organisations "
                f"(bank {b.bank} {b.version}).")
-    typer.echo(_fmt(headline(scored)))
-    typer.echo(f"\nWrote {len(files)} files to {out}/")
+    typer.echo(_fmt(results_tables(feedback)["headline"].drop(columns=["largest_gap_label", "reason"])))
+    if net is not None:
+        typer.echo(f"\nAdvice networks of {len(net.summaries)} organisations"
+                   + (f" ({len(net.dropped)} suppressed, left out)" if net.dropped else "") + ".")
+    typer.echo(f"\nWrote {len(written)} files to {out}/")
 
 
 def _read_organisations(path: Optional[Path]) -> Optional[pd.DataFrame]:
@@ -170,44 +215,43 @@ def report(
                                                      "change since then.")] = None,
     wave: Annotated[Optional[str], typer.Option("--wave", help="Name of this wave, e.g. 'Spring 2026'.")] = None,
     previous_wave: Annotated[Optional[str], typer.Option("--previous-wave", help="Name of the previous wave.")] = None,
-    min_n: Annotated[int, typer.Option("--min-n", min=1, help="Suppress organisations and role groups below this n.")] = 5,
-    allow_small_n: Annotated[bool, typer.Option("--allow-small-n", help="Accept a --min-n below 5 (recorded in "
-                                                 "every report).")] = False,
+    min_n: Annotated[int, typer.Option("--min-n", min=1, help="Suppress organisations and role groups below "
+                                       "this n (below 5 needs --allow-small-n).")] = DEFAULT_MIN_N,
+    allow_small_n: Annotated[bool, typer.Option("--allow-small-n", help="Accept a --min-n below 5 (warns; "
+                                                "recorded in every report).")] = False,
     min_share: Annotated[float, typer.Option("--min-share", help="Share of a scale's items needed for a score.")] = 2 / 3,
     jobs: Annotated[Optional[int], typer.Option("--jobs", min=1, help="Worker processes (default: usable cores).")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the network pseudonyms and layout.")] = 2024,
 ):
     """Write every organisation's feedback report (PDF and accessible HTML) and an index page."""
     from acap.outputs import write_all
     from acap.report.batch import usable_cores
     from acap.report.run import feedback_run, report_files
+    from acap.scoring import validate_responses
 
     t0 = time.perf_counter()
     b = _load_bank(bank)
-    orgs = _read_organisations(organisations)
-    inv = _read_invited_or_register(invited, orgs, responses, b)
-    current, before = feedback_run(responses, b, invited=inv[0], organisations=orgs, networks=networks,
-                                   previous=previous, wave=wave, previous_wave=previous_wave, min_n=min_n,
-                                   allow_small_n=allow_small_n, min_share=min_share, checked=inv[1])
-    with typer.progressbar(length=len(current), label="Rendering reports", file=None) as bar:
+    checked = validate_responses(responses, b)
+    register = _read_organisations(organisations)
+    invited_n, types = _read_invited(invited, checked.background["organisation"])
+    if register is not None:
+        present = set(checked.background["organisation"])
+        if invited_n is None and "invited" in register.columns:
+            invited_n = register["invited"].dropna().astype(int)
+            invited_n = invited_n[invited_n.index.isin(present)]
+        if types is None and "type" in register.columns:
+            types = register["type"].dropna()
+    with _small_n_warnings():
+        current, before = feedback_run(responses, b, invited=invited_n, organisations=types, networks=networks,
+                                       previous=previous, wave=wave, previous_wave=previous_wave, min_n=min_n,
+                                       allow_small_n=allow_small_n, min_share=min_share, checked=checked, seed=seed)
+    with typer.progressbar(length=len(current), label="Rendering reports") as bar:
         files = report_files(current, before, processes=jobs or usable_cores(), progress=lambda _: bar.update(1))
     written = write_all(out, files)
     shown = sum(fb.status == "shown" for fb in current.values())
     typer.echo(f"Wrote reports for {len(current)} organisations ({shown} with results, {len(current) - shown} "
                f"withheld) to {out / 'reports'}/ (open {out / 'reports' / 'index.html'}) in "
                f"{time.perf_counter() - t0:.1f} s; {len(written)} files.")
-
-
-def _read_invited_or_register(invited, orgs, responses, bank):
-    """Validated responses and the invited counts: --invited, else the register's invited column."""
-    from acap.scoring import validate_responses
-
-    checked = validate_responses(responses, bank)
-    inv = _read_invited(invited, checked.background["organisation"])
-    if inv is None and orgs is not None and "invited" in orgs.columns:
-        present = set(checked.background["organisation"])
-        inv = orgs["invited"].dropna().astype(int)
-        inv = inv[inv.index.isin(present)]
-    return inv, checked
 
 
 @app.command()
@@ -219,18 +263,30 @@ def validate(
     model: Annotated[Optional[Path], typer.Option(
         "--model", help="Measurement model, YAML or JSON {factor: [item IDs]} (default: the bank's scales).")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Random seed (parallel analysis, rotation starts, two-stage CFA).")] = 2024,
-    min_n: Annotated[int, typer.Option("--min-n", min=1, help="Leave organisations below this n out of "
-                                       "per-organisation tables.")] = 5,
+    min_n: Annotated[int, typer.Option("--min-n", min=1, help="Minimum n of the organisation results this "
+                                       "report may be released beside (below 5 needs --allow-small-n).")] = DEFAULT_MIN_N,
+    allow_small_n: Annotated[bool, typer.Option("--allow-small-n", help="Accept a --min-n below 5.")] = False,
+    all_respondents: Annotated[bool, typer.Option("--all-respondents", help="Every respondent, suppressed "
+                                                  "organisations and groups included: for the researcher only, "
+                                                  "never to be released with organisation results.")] = False,
 ):
-    """Psychometric validation report of the questionnaire on a responses table (HTML + JSON)."""
+    """Psychometric validation report of the questionnaire on a responses table (HTML + JSON).
+
+    By default it covers what organisation results scored with the same --min-n show, so it
+    may be released beside them.
+    """
     from acap.outputs import write_all
     from acap.report_html import validation_files
     from acap.validate import validation_report
 
     t0 = time.perf_counter()
-    rep = validation_report(data, bank=bank, model=model, seed=seed, min_n=min_n)
+    with _small_n_warnings():
+        rep = validation_report(data, bank=bank, model=model, seed=seed, min_n=min_n, allow_small_n=allow_small_n,
+                                respondents="all" if all_respondents else "shown")
     files = write_all(out, validation_files(rep, prefix=""))
     m = rep.meta
+    if m.get("release_warning"):
+        typer.echo(m["release_warning"] + "\n")
     typer.echo(f"Validated {m['n_items']} items in {m['n_scales']} scales on {m['n_respondents']} respondents "
                f"from {m['n_organisations']} organisations (bank {m['bank']} {m['bank_version']}, "
                f"data sha256 {m['data_sha256'][:12]}...).\n")
@@ -270,11 +326,11 @@ def demo(
                f"(seed {seed}).\n")
     typer.echo("Organisations: potential and realised ACAP (1-7), their ratio, and the knowledge source\n"
                "gathered most beyond its use (suppressed below n = 5):")
-    typer.echo(_fmt(res.headline))
-    rel = res.scored.organisations.public_reliability()
+    typer.echo(_fmt(res.headline.drop(columns=["largest_gap_label", "reason", "invited", "response_rate"])))
+    icc = next(iter(res.extras["feedback"].values())).icc
     scales = list(res.scored.scores.scales.columns)
-    typer.echo("\nBetween-organisation reliability of the scales (ICC(1), ICC(2)):")
-    typer.echo(_fmt(rel.loc[scales, ["icc1", "icc2"]]))
+    typer.echo("\nBetween-organisation reliability of the scales (ICC(1), ICC(2); shown organisations):")
+    typer.echo(_fmt(icc.loc[scales, ["icc1", "icc2"]]))
     if "validation" in res.extras:
         typer.echo("\nValidation of the scales (full report: validation/report.html):")
         _echo_validation(res.extras["validation"])
@@ -288,8 +344,8 @@ def demo(
         top = ind[ind["scale"].isin(["potential", "realised"])].set_index(["scale", "measure"])
         typer.echo("\nACAP and network position (within-organisation permutation p-values):")
         typer.echo(_fmt(top[["n", "pearson_r", "slope", "p_slope"]], digits=3))
-    if "reports" in res.extras:
-        typer.echo(f"\nFeedback reports (PDF and web page) for {len(res.extras['reports'])} organisations: "
+    if "feedback" in res.extras:
+        typer.echo(f"\nFeedback reports (PDF and web page) for {len(res.extras['feedback'])} organisations: "
                    f"{res.out_dir / 'reports' / 'index.html'}")
     typer.echo(f"\nWrote {len(res.files)} results to {res.out_dir}/ in {time.perf_counter() - t0:.1f} s.")
 

@@ -1,8 +1,10 @@
 """The end-to-end demonstration behind ``acap demo``.
 
-Simulates about a dozen organisations, scores and aggregates them, validates the scales
-(reliability, factor structure, invariance, aggregation statistics), simulates and analyses
-their advice networks, and writes every result to one folder. Each capability of acap adds its part here. Returns data; the CLI prints.
+Simulates about a dozen organisations and their advice networks, then calls the library on
+the simulation as on collected data: scoring and aggregation, the publication layer
+(:mod:`acap.publish`), the validation report (shown respondents only) and the network stage
+(:mod:`acap.network.pipeline`); writes every result to one folder. This module only
+simulates and calls the library. Returns data; the CLI prints.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from acap.items import Bank, load_bank
-from acap.outputs import csv_writer, remove_writer, slug, write_all
-from acap.pipeline import Scored, headline, score_and_aggregate
+from acap.outputs import csv_writer, write_all
+from acap.pipeline import Scored, score_and_aggregate
+from acap.publish import publication_files, publish_all, results_tables, run_meta
 from acap.report_html import validation_files
 from acap.report.run import feedback_run, report_files
 from acap.simulate import Simulation, simulate, simulate_previous_wave
@@ -33,9 +37,10 @@ class DemoResult:
     simulation : Simulation
     scored : Scored
     headline : DataFrame
-        Organisation summary (n, potential, realised, ratio, largest gap).
+        Organisation summary as published (status, n, potential, realised, ratio, largest gap).
     extras : dict
-        Summaries added by later stages (validation verdicts, network summaries).
+        ``validation`` (the report), ``feedback`` (organisation -> OrganisationFeedback),
+        ``network`` (links, org_network summaries, the NetworkRun).
     """
 
     out_dir: Path
@@ -47,8 +52,8 @@ class DemoResult:
 
 
 def run_demo(out_dir: str | Path = "acap-demo", seed: int = 2024, n_organisations: int = 12,
-             bank: Bank | None = None) -> DemoResult:
-    """Simulate, score, aggregate and write the demo results.
+             bank: Bank | None = None, n_perm: int = 1000) -> DemoResult:
+    """Simulate, then run the library on the simulation exactly as on collected data.
 
     Parameters
     ----------
@@ -56,109 +61,59 @@ def run_demo(out_dir: str | Path = "acap-demo", seed: int = 2024, n_organisation
     seed : int, default 2024
     n_organisations : int, default 12
     bank : Bank, optional
+    n_perm : int, default 1000
+        Permutations of the network linking tests.
 
     Returns
     -------
     DemoResult
     """
+    from acap.network.pipeline import network_files, run_networks
+
     bank = bank or load_bank()
     sim = simulate(n_organisations=n_organisations, seed=seed, bank=bank)
     scored = score_and_aggregate(sim.responses, bank, invited=sim.organisations["invited"])
-    head = headline(scored)
-    validation = validation_report(sim.responses, bank=bank, seed=seed)
-    net_files, net_extras = network_stage(scored, seed=seed)
+    ties, people, contacts = simulate_network_data(scored, seed=seed)
+    net = run_networks(ties, people, contacts, scored, seed=seed, n_perm=n_perm)
+    feedback = publish_all(scored, organisations=sim.organisations, networks=net.feedback,
+                           meta=run_meta(scored, wave="Demo wave 2"))
     # Feedback reports for every organisation, with an earlier (simulated) wave for the change section.
     previous = simulate_previous_wave(sim.responses, bank, seed=seed + 1)
-    current, before = feedback_run(sim.responses, bank, scored=scored, organisations=sim.organisations,
-                                   previous=previous, wave="Demo wave 2", previous_wave="Demo wave 1")
+    before, _ = feedback_run(previous, bank, organisations=sim.organisations, wave="Demo wave 1")
+    validation = validation_report(sim.responses, bank=bank, seed=seed, respondents="shown")
     files = {
+        # the simulated input, as a user would collect it (not results: never published)
         "data/responses.csv": csv_writer(sim.responses, index=False),
         "data/organisations.csv": csv_writer(sim.organisations),
-        **scoring_files(scored),
+        "data/network/ties.csv": csv_writer(ties, index=False),
+        "data/network/people.csv": csv_writer(people, index=False),
+        "data/network/outside_contacts.csv": csv_writer(contacts, index=False),
+        **publication_files(scored, feedback=feedback),
         **validation_files(validation),
-        **net_files,
+        **network_files(net, seed=seed),
         "data/previous_responses.csv": csv_writer(previous, index=False),
-        **report_files(current, before),
+        **report_files(feedback, before),
     }
     written = write_all(out_dir, files)
-    return DemoResult(out_dir=Path(out_dir), files=written, simulation=sim, scored=scored, headline=head,
-                      extras={"validation": validation, "network": net_extras, "reports": current})
+    return DemoResult(out_dir=Path(out_dir), files=written, simulation=sim, scored=scored,
+                      headline=results_tables(feedback)["headline"],
+                      extras={"validation": validation, "feedback": feedback,
+                              "network": {"links": net.links, "org_network": net.summaries, "run": net}})
 
 
-def network_stage(scored: Scored, seed: int, score: str = "potential", n_perm: int = 1000) -> tuple[dict, dict]:
-    """Simulate advice networks for the scored organisations, measure them and link them to ACAP.
+def simulate_network_data(scored: Scored, seed: int, score: str = "potential") -> tuple:
+    """Simulated network answers of every respondent, in the shapes a network module collects.
 
     Tie probability rises with the respondent's ``score`` in the simulation, so the linking
-    analyses have a known effect to find. Returns the files to write and a summary.
+    analyses have a known effect to find. Returns ``(ties, people, contacts)`` by respondent
+    id: ``ties`` organisation, source, target, weight; ``people`` organisation, id, role,
+    board, responded; ``contacts`` organisation, respondent, category, count, frequency.
     """
-    from acap.network import export_all, link_networks, simulate_networks, split_organisations
+    from acap.network import simulate_networks
 
-    # Organisations suppressed below the minimum n take no part: nothing about them can leave.
-    hidden = set(hidden_organisations(scored))
     people = scored.scores.background.reset_index()[["respondent_id", "organisation", "role"]]
-    people[score] = scored.scores.composites[score].to_numpy()
-    people = people[~people["organisation"].isin(hidden)].dropna(subset=[score])
+    z = scored.scores.composites[score].to_numpy()
+    people[score] = np.where(np.isnan(z), np.nanmean(z), z)
     nets = simulate_networks(people, seed=seed, score=score, score_effect=0.5)
-    individual = scored.scores.scales.join(scored.scores.composites[["potential", "realised"]])
-    org_means = scored.organisations.table["mean"].unstack("scale")[list(individual.columns)]
-    links = link_networks(nets.edges, nets.nodes, individual, org_means.dropna(how="all"),
-                          dyadic_score=score, n_perm=n_perm, seed=seed)
-    # What leaves the library: pseudonymous labels (P01 ...) instead of respondent IDs, and
-    # no individual scores beside them.
-    label = nets.nodes.set_index("id")["label"]
-    ties = nets.edges.assign(source=nets.edges["source"].map(label), target=nets.edges["target"].map(label))
-    roster = nets.nodes[["organisation", "id", "label", "role", "board", "responded"]]
-    contacts = nets.contacts.assign(respondent=nets.contacts["respondent"].map(label)).rename(
-        columns={"respondent": "person"})
-    metrics = links.metrics.set_index(links.metrics.index.map(label).rename("label"))
-    files = {
-        "network/ties.csv": csv_writer(ties, index=False),
-        "network/people.csv": csv_writer(roster.drop(columns="id"), index=False),
-        "network/outside_contacts.csv": csv_writer(contacts, index=False),
-        "network/node_metrics.csv": csv_writer(metrics),
-        "network/organisations.csv": csv_writer(links.org_network),
-        "network/link_individual.csv": csv_writer(links.individual),
-        "network/link_organisation.csv": csv_writer(links.organisation),
-        "network/link_dyadic.csv": csv_writer(links.dyadic),
-        # one folder, replaced whole, so no organisation's old exports outlive a new run
-        "network/gephi": _gephi_writer(export_all, split_organisations(nets.edges, roster, nets.contacts)),
-    }
-    return files, {"links": links, "networks": nets, "org_network": links.org_network}
-
-
-def hidden_organisations(scored: Scored) -> list[str]:
-    """Organisations whose every result is suppressed (fewer respondents than the minimum n)."""
-    flags = scored.organisations.table["suppressed"].groupby(level="organisation").all()
-    return list(flags.index[flags.to_numpy()])
-
-
-def _gephi_writer(export, networks: dict):
-    """A writer that fills a folder with one sub-folder of exports per organisation."""
-
-    def write(path: Path) -> None:
-        taken: set[str] = set()
-        for org, net in networks.items():
-            folder = path / slug(org, taken)
-            folder.mkdir(parents=True)
-            export(net, folder)
-
-    return write
-
-
-def scoring_files(scored: Scored, respondents: bool = False) -> dict:
-    """The result files of scoring and aggregation (shared by ``acap score`` and the demo).
-
-    Organisation results only, with suppression applied; respondent-level scores are written
-    when ``respondents`` is true (a researcher scoring their own data asks for them).
-    """
-    org = scored.organisations
-    files = {
-        "organisations/results.csv": csv_writer(org.table),
-        "organisations/by_role.csv": csv_writer(org.by_role),
-        "organisations/knowledge_gaps.csv": csv_writer(scored.gaps),
-        "organisations/headline.csv": csv_writer(headline(scored)),
-        "aggregation/icc.csv": csv_writer(org.public_reliability()),
-    }
-    # Listed either way, so a run without them also clears those of an earlier run.
-    files["scores/respondents.csv"] = csv_writer(scored.scores.table()) if respondents else remove_writer()
-    return files
+    roster = nets.nodes[["organisation", "id", "role", "board", "responded"]]
+    return nets.edges, roster, nets.contacts

@@ -1,6 +1,7 @@
-"""The scoring pipeline shared by ``acap score`` and ``acap demo``: score, aggregate, tabulate.
+"""The scoring pipeline shared by ``acap score`` and ``acap demo``: score and aggregate.
 
-Returns data only; the CLI decides what to print and :mod:`acap.outputs` what to write.
+Returns data only: what may be published is cut from it by :mod:`acap.publish`, the CLI
+decides what to print and :mod:`acap.outputs` writes.
 """
 
 from __future__ import annotations
@@ -112,19 +113,3 @@ def aggregate_scores(s: ScoreResult, bank: Bank, *, invited=None, min_n: int = 5
     }, axis=1).rename_axis(["organisation", "source"])
     gaps["gap"] = gaps["gathered"] - gaps["used"]
     return Scored(scores=s, organisations=org, gaps=gaps, bank=bank, min_n_override=bool(min_n_override))
-
-
-def headline(scored: Scored) -> pd.DataFrame:
-    """One row per organisation: n, potential, realised, ratio of means, largest gap source."""
-    t = scored.organisations.table
-    means = t["mean"].unstack("scale")
-    n = t["n"].unstack("scale").max(axis=1)
-    out = pd.DataFrame({"n": n, "potential": means["potential"], "realised": means["realised"]})
-    hidden = t["suppressed"].groupby(level="organisation").all()
-    out.insert(1, "status", hidden.map({True: "suppressed", False: ""}).reindex(out.index))
-    out["ratio"] = out["realised"] / out["potential"]
-    g = scored.gaps["gap"].unstack("source")
-    shown = g.notna().any(axis=1)  # suppressed organisations have no gaps to rank
-    out["largest_gap_source"] = g[shown].idxmax(axis=1).reindex(out.index)
-    out["largest_gap"] = g.max(axis=1)
-    return out

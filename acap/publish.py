@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from acap.aggregate import ROLE_NOT_STATED
 from acap.errors import AcapInputError
 from acap.thresholds import DEFAULT_MIN_N
 
@@ -47,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from acap.scoring import ScoreResult
 
 __all__ = [
+    "ALL_RESPONDENTS_WARNING",
     "NOT_SHOWN",
     "NetworkFeedback",
     "OrganisationFeedback",
@@ -58,6 +60,7 @@ __all__ = [
     "publication_files",
     "publish_all",
     "results_tables",
+    "role_flags",
     "run_meta",
     "shown_scores",
 ]
@@ -65,6 +68,12 @@ __all__ = [
 #: Role-group label given, in a validation report beside published results, to people whose
 #: organisation x role-group cell is suppressed (pooled, so no small group's size follows).
 NOT_SHOWN = "not shown"
+
+#: First line of a validation report over every respondent (``respondents="all"``).
+ALL_RESPONDENTS_WARNING = (
+    "NOT FOR RELEASE WITH ORGANISATION RESULTS: this report covers every respondent, including "
+    "organisations and groups whose results are suppressed; beside organisation results it lets a "
+    "reader work out suppressed figures by subtraction.")
 
 #: Every share column of the item distributions: 1..7 and don't know.
 SHARE_POINTS = 7
@@ -381,25 +390,73 @@ def _item_table(scored: Scored, bank: Bank, mask: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
-def _role_table(scored: Scored, bank: Bank) -> pd.DataFrame:
-    """(organisation, role_group, scale) for every organisation x every role group x every scale."""
+def _role_groups(scored: Scored, bank: Bank) -> list:
+    """Every role group of the bank, then any other present (e.g. "not stated": then for everyone)."""
+    groups = list(dict.fromkeys(bank.role_groups.values()))
+    present = scored.scores.background["role_group"].astype(object).fillna(ROLE_NOT_STATED).unique()
+    return groups + [g for g in present if g not in groups]
+
+
+def role_flags(scored: Scored) -> pd.Series:
+    """Which organisation x role-group x scale cells are suppressed, on the full grid.
+
+    The role-group cells of :attr:`OrganisationResults.by_role` (small cells and their
+    complements on each scale), and two more rules, both :func:`acap.aggregate.suppress`:
+
+    * a role group's *headcount* is part of a breakdown of the organisation's published n, so
+      groups with fewer than ``min_n`` people, and the smallest others until the hidden ones
+      are at least two with ``min_n`` people together, are hidden on every scale (a network
+      or validation file that pools hidden people cannot then give a small group's size);
+    * the per-scale complementary rule is applied again to the result.
+
+    Returns
+    -------
+    pandas.Series of bool
+        Indexed by (organisation, role_group, scale): True where suppressed.
+    """
+    from acap.aggregate import suppress
+
+    bank = _bank_of(scored)
     org = scored.organisations
     t = org.table
-    br = org.by_role
-    groups = list(dict.fromkeys(bank.role_groups.values()))
-    present = list(br.index.get_level_values("role").unique()) if len(br) else []
-    groups += [g for g in present if g not in groups]  # e.g. "not stated": then for everyone
+    min_n = org.min_n
+    s = scored.scores
+    bg = s.background
+    role = bg["role_group"].astype(object).where(bg["role_group"].notna(), ROLE_NOT_STATED)
+    groups = _role_groups(scored, bank)
     orgs = t.index.get_level_values(0).unique()
-    scales = t.index.get_level_values("scale").unique()
-    full = pd.MultiIndex.from_product([orgs, groups, scales], names=["organisation", "role_group", "scale"])
-    br = br.rename_axis(["organisation", "role_group", "scale"])
-    out = br.reindex(full)
-    out["suppressed"] = out["suppressed"].astype("boolean").fillna(True).astype(bool)
+    scales = list(t.index.get_level_values("scale").unique())
+    values = pd.concat([s.scales, s.composites[["potential", "realised"]], s.gathered.add_prefix("gathered:"),
+                        s.used.add_prefix("used:")], axis=1)
+    keys = [bg["organisation"].rename("organisation"), role.rename("role_group")]
+    pairs = pd.MultiIndex.from_product([orgs, groups], names=["organisation", "role_group"])
+    counts = values[scales].notna().groupby(keys).sum().reindex(pairs, fill_value=0)
+    head = bg.groupby(keys).size().reindex(pairs, fill_value=0)
+    org_hidden = t["suppressed"].groupby(level=0).all()
+    heads = suppress(pd.DataFrame({"n": head.astype(int)}), min_n, within=["organisation"],
+                     total_suppressed=org_hidden)["suppressed"]
+    grid = pd.MultiIndex.from_product([orgs, groups, scales], names=["organisation", "role_group", "scale"])
+    br = org.by_role.rename_axis(["organisation", "role_group", "scale"])["suppressed"]
+    flags = br.reindex(grid).astype("boolean").fillna(True).astype(bool)
+    flags |= heads.reindex(grid.droplevel("scale")).to_numpy(dtype=bool)
+    table = pd.DataFrame({"n": counts.stack().reindex(grid).astype(int).to_numpy(), "suppressed": flags.to_numpy()},
+                         index=grid)
+    total = t["suppressed"].rename_axis(["organisation", "scale"])
+    return suppress(table, min_n, within=["organisation", "scale"], total_suppressed=total)["suppressed"]
+
+
+def _role_table(scored: Scored, bank: Bank, flags: pd.Series | None = None) -> pd.DataFrame:
+    """(organisation, role_group, scale) for every organisation x every role group x every scale."""
+    org = scored.organisations
+    flags = role_flags(scored) if flags is None else flags
+    br = org.by_role.rename_axis(["organisation", "role_group", "scale"])
+    out = br.reindex(flags.index)
+    out["suppressed"] = flags.to_numpy()
     for c in ("n", "mean", "sd"):
         if c in out.columns:
             out[c] = out[c].mask(out["suppressed"])
     out["reason"] = np.where(out["suppressed"], _role_reason(org.min_n), "")
-    labels = _scale_labels(bank, scales)["label"]
+    labels = _scale_labels(bank, flags.index.get_level_values("scale").unique())["label"]
     out.insert(0, "label", labels.reindex(out.index.get_level_values("scale")).to_numpy())
     return out[["label", "n", "mean", "sd", "suppressed", "reason"]]
 
@@ -656,11 +713,10 @@ def publication_files(scored: Scored, *, respondents: bool = False, organisation
 # --------------------------------------------------------------------------------------------
 
 
-def shown_scores(scores: ScoreResult, bank: Bank, *, min_n: int = DEFAULT_MIN_N, min_share: float = 2 / 3,
-                 invited=None) -> ScoreResult:
+def shown_scores(scores: ScoreResult, bank: Bank, *, min_n: int = DEFAULT_MIN_N) -> ScoreResult:
     """The respondents and answers a validation report published beside organisation results may use.
 
-    Scores and aggregates ``scores`` as ``acap score`` does (same ``min_n``, ``min_share``), then
+    Aggregates ``scores`` as ``acap score`` does (same ``min_n``; scored with the same ``min_share``), then
     keeps what those results show: respondents of suppressed organisations are dropped, an
     answer is blanked (neither answered nor don't know) where :func:`item_mask` hides that
     organisation's item row, and people in an organisation x role-group cell suppressed on any
@@ -674,9 +730,6 @@ def shown_scores(scores: ScoreResult, bank: Bank, *, min_n: int = DEFAULT_MIN_N,
         :func:`acap.scoring.score` output.
     bank : Bank
     min_n : int, default 5
-    min_share : float, default 2/3
-    invited : optional
-        As :func:`acap.pipeline.score_and_aggregate`.
 
     Returns
     -------
@@ -685,7 +738,7 @@ def shown_scores(scores: ScoreResult, bank: Bank, *, min_n: int = DEFAULT_MIN_N,
     """
     from acap.pipeline import aggregate_scores
 
-    scored = aggregate_scores(scores, bank, invited=invited, min_n=min_n)
+    scored = aggregate_scores(scores, bank, min_n=min_n)
     bg = scores.background
     org = bg["organisation"]
     hidden = scored.organisations.table["suppressed"].groupby(level=0).all()
@@ -699,9 +752,10 @@ def shown_scores(scores: ScoreResult, bank: Bank, *, min_n: int = DEFAULT_MIN_N,
             ok = answer_shown[iid].fillna(False).to_numpy(dtype=bool)
             items.loc[~ok, iid] = np.nan
             dk.loc[~ok, iid] = False
-    br = scored.organisations.by_role
-    bad = br.index[br["suppressed"].to_numpy(dtype=bool)].droplevel("scale").unique() if len(br) else []
-    pair = pd.MultiIndex.from_arrays([org.to_numpy(), bg["role_group"].astype(object).to_numpy()])
+    hid = role_flags(scored).groupby(level=[0, 1]).any()
+    bad = hid.index[hid.to_numpy()]
+    role = bg["role_group"].astype(object).where(bg["role_group"].notna(), ROLE_NOT_STATED)
+    pair = pd.MultiIndex.from_arrays([org.to_numpy(), role.to_numpy()])
     pooled = pair.isin(bad) if len(bad) else np.zeros(len(bg), bool)
     background = bg.copy()
     for col in ("role", "role_group"):

@@ -417,6 +417,8 @@ def render_html(report) -> str:
     m, st = report.meta, report.settings
     labels = m.get("scale_labels", {})
     out = []
+    if m.get("release_warning"):  # an all-respondent report: the warning comes first
+        out.append(f'<p class="release-warning" role="alert"><strong>{_esc(m["release_warning"])}</strong></p>')
     out.append(f"<header><h1>{_esc(m['title'])}</h1>"
                f"<p>Psychometric checks of the questionnaire on {m['n_respondents']:,} respondents in "
                f"{m['n_organisations']:,} organisations, with a verdict per scale.</p>")
@@ -740,7 +742,9 @@ def report_to_dict(report) -> dict:
 
     Tables are ``{"index": [...], "columns": [...], "records": [...]}`` with NaN as None.
     """
+    warning = report.meta.get("release_warning")
     return {
+        **({"release_warning": warning} if warning else {}),  # first key of the JSON
         "meta": _plain(report.meta),
         "settings": _plain(report.settings),
         "model": _plain(report.model),
@@ -785,10 +789,24 @@ def validation_files(report, prefix: str = "validation") -> dict[str, Callable]:
     from acap.outputs import csv_writer
 
     p = prefix.rstrip("/") + "/" if prefix else ""
+    warning = report.meta.get("release_warning")
+
+    def csv(frame):
+        write = csv_writer(frame)
+        if not warning:
+            return write
+
+        def first_line_warning(path):  # an all-respondent table says so on its first line
+            write(path)
+            body = path.read_text(encoding="utf-8-sig")
+            path.write_text(f"# {warning}\n{body}", encoding="utf-8-sig")
+
+        return first_line_warning
+
     return {
         f"{p}report.html": lambda path: write_html(report, path),
         f"{p}report.json": lambda path: write_json(report, path),
-        f"{p}verdicts.csv": csv_writer(report.verdicts),
-        f"{p}items.csv": csv_writer(report.items.tables["descriptives"]),
-        f"{p}reliability.csv": csv_writer(report.reliability.tables.get("scales", pd.DataFrame())),
+        f"{p}verdicts.csv": csv(report.verdicts),
+        f"{p}items.csv": csv(report.items.tables["descriptives"]),
+        f"{p}reliability.csv": csv(report.reliability.tables.get("scales", pd.DataFrame())),
     }

@@ -1020,7 +1020,8 @@ def _verdicts(model, labels, rel: Section, agg: Section, inv: Section, cfa: Sect
 def validation_report(data, bank=None, model=None, group: str = "role_group", seed: int = 2024, *,
                       n_iter: int = 50, min_group_n: int = 30, cfa_missing: str = "auto",
                       min_share: float = 2 / 3, n_modification_indices: int = 10, min_n: int = 5,
-                      date: str | None = None) -> ValidationReport:
+                      date: str | None = None, respondents: str = "shown",
+                      allow_small_n: bool = False) -> ValidationReport:
     """Build the validation report of the questionnaire on a responses table.
 
     Parameters
@@ -1060,6 +1061,13 @@ def validation_report(data, bank=None, model=None, group: str = "role_group", se
         nor as the total less the sizes shown.
     date : str, optional
         Date to print (ISO); default today's UTC date and time.
+    respondents : {"shown", "all"}, default "shown"
+        ``"shown"``: only what organisation results scored with the same ``min_n`` show
+        (:func:`acap.publish.shown_scores`), so the report can be released beside them.
+        ``"all"``: every respondent, for the researcher only; the report then says on its
+        first line that it must not be released with organisation results.
+    allow_small_n : bool, default False
+        Needed for a ``min_n`` below the default (see :func:`acap.publish.check_min_n`).
 
     Returns
     -------
@@ -1100,12 +1108,19 @@ def validation_report(data, bank=None, model=None, group: str = "role_group", se
     # numpy's generators refuse negative seeds; checked here so the report never half-runs
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise AcapInputError(f"must be a whole number of at least 0, got {seed!r}", "seed")
+    from acap.publish import ALL_RESPONDENTS_WARNING, check_min_n, shown_scores
+
+    if respondents not in ("shown", "all"):
+        raise AcapInputError(f"must be 'shown' or 'all', got {respondents!r}", "respondents")
+    min_n_override = check_min_n(min_n, allow_small_n)
     bank_path = None
     if not isinstance(bank, Bank):
         bank_path = bank
         bank = load_bank(bank)
     source, sha = _data_hash(data)
     scored = score(data, bank, min_share=min_share)
+    if respondents == "shown":
+        scored = shown_scores(scored, bank, min_n=int(min_n))
     model_source = "bank scales"
     if model is None:
         model = bank.scale_map
@@ -1119,6 +1134,7 @@ def validation_report(data, bank=None, model=None, group: str = "role_group", se
     settings = dict(seed=int(seed), n_iter=int(n_iter), min_group_n=int(min_group_n), cfa_missing=cfa_missing,
                     min_share=float(min_share), group=group, model=model_source,
                     n_modification_indices=int(n_modification_indices), min_n=int(min_n),
+                    min_n_override=bool(min_n_override), respondents=respondents,
                     efa="minres extraction, oblimin rotation", missing="don't know and skipped are missing; "
                     "pairwise correlations for alpha, KMO, parallel analysis, MAP and EFA")
     all_items = [i for its in model.values() for i in its]
@@ -1141,6 +1157,7 @@ def validation_report(data, bank=None, model=None, group: str = "role_group", se
     thresholds = pd.DataFrame.from_dict(THRESHOLDS, orient="index").rename_axis("key")
     bg = scored.background
     meta = dict(
+        release_warning=ALL_RESPONDENTS_WARNING if respondents == "all" else None,
         title=f"Validation report: {bank.title}", acap_version=acap.__version__, bank=bank.bank,
         bank_version=bank.version, bank_file=_bank_file(bank, bank_path),
         data_source=source, data_sha256=sha,

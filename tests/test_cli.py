@@ -12,11 +12,10 @@ from acap.cli import app
 runner = CliRunner()
 
 
-def test_demo_runs_end_to_end(tmp_path):
-    out = tmp_path / "demo"
-    res = runner.invoke(app, ["demo", "--out", str(out), "--organisations", "12"])
-    assert res.exit_code == 0, res.output
-    assert "Organisations: potential and realised ACAP" in res.output
+@pytest.mark.slow
+def test_demo_runs_end_to_end(demo_run):
+    out, output = demo_run
+    assert "Organisations: potential and realised ACAP" in output
     for rel in ["data/responses.csv", "organisations/results.csv",
                 "organisations/by_role.csv", "organisations/knowledge_gaps.csv", "aggregation/icc.csv"]:
         assert (out / rel).stat().st_size > 0, rel
@@ -35,7 +34,7 @@ def test_demo_runs_end_to_end(tmp_path):
     hidden = set(flags.index[flags])
     assert hidden  # the demo has an organisation below the minimum n
     responses = pd.read_csv(out / "data/responses.csv")
-    for rel in ["network/ties.csv", "network/people.csv", "network/node_metrics.csv",
+    for rel in ["network/ties.csv", "network/node_metrics.csv",
                 "network/outside_contacts.csv", "network/link_dyadic.csv"]:
         text = (out / rel).read_text(encoding="utf-8-sig")
         assert not any(rid in text for rid in responses["respondent_id"].head(50)), rel

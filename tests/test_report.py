@@ -42,7 +42,7 @@ def _flat(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def run():
-    bank, sim, scored, current = demo_feedback(network_org=FULL)
+    bank, sim, scored, current = demo_feedback(networks=True)
     prev_scored = score_and_aggregate(simulate_previous_wave(sim.responses, bank, seed=5), bank)
     previous = publish_all(prev_scored, organisations=sim.organisations)
     return dict(bank=bank, sim=sim, current=current, previous=previous)
@@ -138,6 +138,13 @@ def test_every_label_is_a_label_not_an_id(run, texts):
     for sid in fb.scales.index:
         if "_" in sid or ":" in sid:
             assert sid not in texts[FULL], sid
+
+
+def test_organisation_without_network_data_renders_without_the_page(run, texts):
+    fb = run["current"][SMALL]
+    no_net = type(fb)(**{**fb.__dict__, "network": None})
+    text = _flat(_text(render_pdf(feedback(no_net))))
+    assert "Advice network" not in text and "Recommendations" in text
 
 
 def test_same_input_same_bytes_across_processes(run):

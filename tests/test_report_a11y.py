@@ -16,8 +16,6 @@ import pytest
 from matplotlib.colors import to_rgb
 
 from acap.report_html import figure_loadings, render_html
-from acap.simulate import simulate
-from acap.validate import validation_report
 
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
@@ -81,8 +79,8 @@ def _hex(h: str):
 
 
 @pytest.fixture(scope="module")
-def report():
-    return validation_report(simulate(12, seed=2024).responses, seed=2024, n_iter=20)
+def report(validation_demo_report):
+    return validation_demo_report
 
 
 @pytest.fixture(scope="module")

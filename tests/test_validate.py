@@ -34,16 +34,14 @@ def bank():
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The demo data written to CSV, as a researcher would hand it in."""
-    path = tmp_path_factory.mktemp("validate") / "responses.csv"
-    simulate(12, seed=2024).responses.to_csv(path, index=False)
-    return path
+def demo(demo_responses):
+    """The demo data written to CSV, as a researcher would hand it in (shared, conftest.py)."""
+    return demo_responses
 
 
 @pytest.fixture(scope="module")
-def report(demo):
-    return validation_report(demo, seed=2024, n_iter=20, date="2026-01-01 00:00 UTC")
+def report(validation_demo_report):
+    return validation_demo_report  # every respondent: the report's own small-cell rules are under test
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +62,7 @@ def blank_scale_report(bank):
     data = simulate(12, seed=2024).responses.copy()
     for iid in bank.scale_map[BLANK_SCALE]:
         data[iid] = np.nan
-    return validation_report(data, seed=2024, n_iter=5, date="2026-01-01 00:00 UTC")
+    return validation_report(data, seed=2024, n_iter=5, date="2026-01-01 00:00 UTC", respondents="all")
 
 
 # ---- structure ----------------------------------------------------------------------------------
@@ -362,7 +360,8 @@ def test_small_organisation_is_not_published(report, demo):
 
 def test_small_organisation_is_not_named_as_a_group(demo, bank):
     model = {"acquisition": bank.scale_map["acquisition"]}
-    rep = validation_report(demo, model=model, group="organisation", min_group_n=2, seed=1, n_iter=2)
+    rep = validation_report(demo, model=model, group="organisation", min_group_n=2, seed=1, n_iter=2,
+                            respondents="all")
     assert rep.invariance.values["min_group_n"] == 5  # raised to min_n for organisations
     assert SMALL_ORG.split()[0] not in report_to_json(rep)
     assert SMALL_ORG.split()[0] not in render_html(rep)

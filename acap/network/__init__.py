@@ -3,7 +3,8 @@ scores, exports for Gephi and UCINET, sociograms and a simulator.
 
 Submodules: ``model`` (rosters, ties, outside contacts, non-response), ``metrics``
 (node_metrics, summary), ``link`` (correlation, fixed-effects OLS, QAP, MRQAP),
-``export`` (GEXF, GraphML, CSV, UCINET DL), ``sociogram`` (PNG/SVG), ``simulate``.
+``export`` (GEXF, GraphML, CSV, UCINET DL), ``sociogram`` (Figure, positions, PNG/SVG),
+``pipeline`` (collected data in, published files out), ``simulate``.
 Names are loaded on first use.
 """
 
@@ -22,7 +23,10 @@ _EXPORTS = {
     "OUTSIDE_CATEGORIES": "model",
     "write_gexf": "export", "write_graphml": "export", "write_gephi_csv": "export",
     "write_ucinet_dl": "export", "export_all": "export", "select_attributes": "export",
-    "draw_sociogram": "sociogram",
+    "draw_sociogram": "sociogram", "sociogram_figure": "sociogram", "save_sociogram": "sociogram",
+    "sociogram_positions": "sociogram",
+    "NetworkRun": "pipeline", "run_networks": "pipeline", "network_files": "pipeline",
+    "read_network_files": "pipeline", "public_role_groups": "pipeline",
     # link.py and simulate.py (written alongside; names from their __all__)
     "QAPResult": "link", "MRQAPResult": "link", "IndividualLink": "link",
     "OrganisationLink": "link", "NetworkLinks": "link", "qap": "link", "mrqap": "link",

@@ -24,6 +24,10 @@ _PROCESS, _COORD = "process", "coordination"
 _FAMILY_TITLE = {_PROCESS: "The ACAP process", _COORD: "Co-ordination capabilities"}
 _ROLE_LABELS = {"board": "Board", "clinical": "Clinical", "managerial": "Managerial", "analytical": "Analytical",
                 "lay_partner": "Lay and partner", "other": "Other roles", "not stated": "Role not stated"}
+_OUTSIDE_LABELS = {"gp_practices": "GP practices", "nhs_trusts_acute": "NHS trusts (acute)",
+                   "community_providers": "Community providers", "local_authority": "Local authority",
+                   "public_health": "Public health", "regional_nhs": "Regional NHS", "voluntary_sector": "Voluntary sector",
+                   "academia": "Universities and research", "other": "Other"}
 _AGREE_POINTS = ("Strongly disagree", "Disagree", "Slightly disagree", "Neither", "Slightly agree", "Agree",
                  "Strongly agree")
 _EXTENT_POINTS = ("Not at all", "Very little", "A little", "To some extent", "Quite a lot", "A great deal",
@@ -466,7 +470,7 @@ def _network(fb) -> Section | None:
         "thicker when more often. Filled blue circles are board members, white circles other staff. Bigger "
         "circles are people more colleagues go to. Orange rings mark brokers: people who link colleagues who "
         "would otherwise not be connected, so a lot of advice passes through them.")]
-    data = sociogram_data(net)
+    data = sociogram_data(net, _ROLE_LABELS)
     blocks.append(Chart("sociogram", "Advice network",
                         f"Advice network of {data['n']} people with {data['n_ties']} advice ties. "
                         f"Board members: {_join(data['board_labels']) or 'none'}. "
@@ -502,8 +506,8 @@ def _network(fb) -> Section | None:
     out = getattr(net, "outside", None)
     if out is not None and len(out):
         col = "ties" if "ties" in out.columns else out.columns[0]
-        rows = [dict(label=str(k).replace("_", " ").capitalize() if not isinstance(k, str) or "_" in k else k,
-                     value=float(v)) for k, v in out[col].items()]
+        rows = [dict(label=_OUTSIDE_LABELS.get(k, str(k).replace("_", " ").capitalize()), value=float(v))
+                for k, v in out[col].items()]
         blocks.append(Chart("bars", "Outside contacts by kind of organisation",
                             "Advice contacts outside the organisation by category: "
                             + "; ".join(f"{r['label']} {int(r['value'])}" for r in rows) + ".",

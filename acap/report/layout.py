@@ -35,7 +35,7 @@ def _spread(pos: np.ndarray, radius: np.ndarray, iterations: int = 200) -> np.nd
     return pos
 
 
-def sociogram_data(net) -> dict:
+def sociogram_data(net, role_labels: dict | None = None) -> dict:
     """Nodes (position, size, board, broker), ties and broker table for one ``NetworkFeedback``.
 
     Parameters
@@ -92,5 +92,5 @@ def sociogram_data(net) -> dict:
         edges=[(int(a), int(b), float(1 + 4 * (x / wmax))) for (a, b), x in zip(e, w)],
         n=n, n_ties=len(e), board_labels=[labels[i] for i in range(n) if board[i]],
         broker_labels=[labels[i] for i in order],
-        brokers=[(labels[i], str(roles.iloc[i]).replace("_", " ").capitalize(), "yes" if board[i] else "no",
+        brokers=[(labels[i], (role_labels or {}).get(roles.iloc[i], str(roles.iloc[i]).replace("_", " ").capitalize()), "yes" if board[i] else "no",
                   str(int(indeg[i]))) for i in order])

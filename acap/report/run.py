@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from acap.errors import AcapInputError
 from acap.pipeline import score_and_aggregate
 from acap.publish import publish_all, run_meta
 from acap.report.batch import report_files
@@ -17,21 +16,19 @@ from acap.report.batch import report_files
 __all__ = ["feedback_run", "report_files"]
 
 
-def _networks(networks, scored):
-    """NetworkFeedback per organisation: given as a mapping, or read from a folder of collected files."""
+def _networks(networks, scored, seed: int):
+    """NetworkFeedback per organisation: given as a mapping, or measured from a folder of collected files."""
     if networks is None or isinstance(networks, Mapping):
         return networks
-    try:
-        from acap.network.pipeline import network_feedback_from_files
-    except ImportError:
-        raise AcapInputError("reading advice-network files needs the library's network stage "
-                             "(acap.network.pipeline), which this version does not have", str(networks)) from None
-    return network_feedback_from_files(networks, scored)
+    from acap.network.pipeline import read_network_files, run_networks
+
+    return run_networks(*read_network_files(networks), scored, seed=seed).feedback
 
 
 def feedback_run(responses, bank, *, invited=None, organisations=None, networks=None, previous=None,
                  wave: str | None = None, previous_wave: str | None = None, min_n: int = 5,
-                 allow_small_n: bool = False, min_share: float = 2 / 3, checked=None, scored=None):
+                 allow_small_n: bool = False, min_share: float = 2 / 3, checked=None, scored=None,
+                 seed: int = 2024):
     """Published feedback for every organisation of a wave, and of the previous wave when given.
 
     Parameters
@@ -44,6 +41,8 @@ def feedback_run(responses, bank, *, invited=None, organisations=None, networks=
     organisations : DataFrame, optional
         Organisation register indexed by organisation with a ``type`` column (peer groups).
     networks : mapping organisation -> NetworkFeedback or folder, optional
+        A folder holds ties.csv, people.csv and outside_contacts.csv
+        (:func:`acap.network.pipeline.read_network_files`).
     previous : path or DataFrame, optional
         The previous wave's responses, scored with the same bank and minimum n.
     wave, previous_wave : str, optional
@@ -55,6 +54,8 @@ def feedback_run(responses, bank, *, invited=None, organisations=None, networks=
     scored : Scored, optional
         ``responses`` already scored and aggregated (then ``responses`` and the scoring options
         other than the previous wave's are not used).
+    seed : int, default 2024
+        Seed of the network pseudonyms and permutation tests.
 
     Returns
     -------
@@ -63,7 +64,7 @@ def feedback_run(responses, bank, *, invited=None, organisations=None, networks=
     """
     scored = scored if scored is not None else score_and_aggregate(checked if checked is not None else responses, bank, invited=invited, min_n=min_n,
                                  allow_small_n=allow_small_n, min_share=min_share)
-    current = publish_all(scored, organisations=organisations, networks=_networks(networks, scored),
+    current = publish_all(scored, organisations=organisations, networks=_networks(networks, scored, seed),
                           meta=run_meta(scored, wave=wave))
     before = None
     if previous is not None:
