@@ -299,7 +299,7 @@ def _profile(fb) -> Section:
     blocks.append(Table("Scale averages, 95% confidence intervals and peers",
                         ("Scale", "Average (1-7)", "95% CI", "0-100", "Peers: median (quartiles)", "Compared with peers"),
                         tuple(table_rows), tuple(emph), (False, True, True, True, True, False),
-                        (3.1, 1.2, 1.8, 1.1, 2.6, 2.0)))
+                        (2.8, 1.4, 1.8, 1.0, 2.6, 2.0)))
     return Section("profile", "Absorptive-capacity profile", tuple(blocks))
 
 
@@ -537,7 +537,7 @@ def _change(fb, previous, change: pd.DataFrame) -> Section:
         "uncertainty when its 95% confidence interval does not include zero; a smaller change may be chance: "
         "different people answering, or too few of them."),
         Table(f"Change since {wave}", ("Scale", "Before", "Now", "Change", "95% CI of change", "Reading"),
-              tuple(rows), tuple(emph), (False, True, True, True, True, False), (3.0, 0.9, 0.9, 1.0, 1.9, 2.8)))
+              tuple(rows), tuple(emph), (False, True, True, True, True, False), (2.7, 1.1, 0.9, 1.1, 1.8, 2.7)))
     return Section("change", "Change since the previous wave", blocks)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from html import escape
 
+from acap.report.layout import ASPECT
 from acap.report.model import Bullets, Chart, Heading, Paragraph, Report, Table
 from acap.report.style import ANSWER_COLOURS, COLOURS, DARK_ANSWERS, DONT_KNOW_COLOUR
 
@@ -134,7 +135,7 @@ def _pairs(ch: Chart, ids: _Ids) -> str:
 
 
 def _sociogram(ch: Chart, ids: _Ids) -> str:
-    W, H = 760, 620
+    W, H = 760, round(760 * ASPECT)
     nodes = ch.data["nodes"]
     out = [f'<rect x="0" y="0" width="{W}" height="{H}" fill="#fff" stroke="{COLOURS["rule"]}"/>']
     for a, b, w in ch.data["edges"]:

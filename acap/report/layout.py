@@ -15,13 +15,20 @@ __all__ = ["sociogram_data"]
 #: Circle radius as a share of the drawing's width (the renderers draw at this size).
 NODE_RADIUS = 0.022
 MAX_RADIUS = 0.034
+#: Height of the drawing as a share of its width (both renderers draw at this aspect).
+ASPECT = 0.82
 _BROKERS = 3
 
 
-def _spread(pos: np.ndarray, radius: np.ndarray, iterations: int = 200) -> np.ndarray:
-    """Push overlapping circles apart (pairwise, symmetric), keeping the layout's shape."""
-    pos = pos.copy()
-    gap = 0.012
+def _spread(pos: np.ndarray, radius: np.ndarray, iterations: int = 300) -> np.ndarray:
+    """Push overlapping circles apart (pairwise, symmetric), keeping the layout's shape.
+
+    Distances are measured on the drawing (height = ``ASPECT`` x width), where radii are shares
+    of the width.
+    """
+    pos = pos * np.array([1.0, ASPECT])
+    gap = 0.014
+    hi = np.array([1.0, ASPECT])
     for _ in range(iterations):
         d = pos[:, None, :] - pos[None, :, :]
         dist = np.sqrt((d ** 2).sum(-1)) + 1e-12
@@ -31,8 +38,8 @@ def _spread(pos: np.ndarray, radius: np.ndarray, iterations: int = 200) -> np.nd
         if over.max() < 1e-4:
             break
         pos += 0.5 * (d / dist[:, :, None] * over[:, :, None]).sum(axis=1)
-        pos = np.clip(pos, radius[:, None], 1 - radius[:, None])
-    return pos
+        pos = np.clip(pos, radius[:, None], hi - radius[:, None])
+    return pos / np.array([1.0, ASPECT])
 
 
 def sociogram_data(net, role_labels: dict | None = None) -> dict:
@@ -71,7 +78,7 @@ def sociogram_data(net, role_labels: dict | None = None) -> dict:
         c = pos - np.median(pos, axis=0)
         rad = np.sqrt((c ** 2).sum(1))
         rmax = rad.max() or 1.0
-        c *= ((rad / rmax) ** 0.6 / np.maximum(rad / rmax, 1e-12))[:, None]
+        c *= ((rad / rmax) ** 0.5 / np.maximum(rad / rmax, 1e-12))[:, None]
         lo, hi = c.min(axis=0), c.max(axis=0)
         pos = 0.06 + 0.88 * (c - lo) / np.where(hi > lo, hi - lo, 1.0)
     elif n == 1:

@@ -34,6 +34,7 @@ from reportlab.platypus import TableStyle  # noqa: E402
 from reportlab.platypus.flowables import Flowable  # noqa: E402
 from xml.sax.saxutils import escape  # noqa: E402
 
+from acap.report.layout import ASPECT  # noqa: E402
 from acap.report.model import Bullets, Chart, Heading, Paragraph, Report, Table  # noqa: E402
 from acap.report.style import ANSWER_COLOURS, COLOURS, DARK_ANSWERS, DONT_KNOW_COLOUR  # noqa: E402
 
@@ -304,7 +305,7 @@ def _chart_stacked(ch: Chart, st) -> list:
 def _chart_sociogram(ch: Chart) -> Drawing:
     data = ch.data
     w = WIDTH
-    h = WIDTH * 0.82
+    h = WIDTH * ASPECT
     d = Drawing(w, h)
     d.add(Rect(0, 0, w, h, fillColor=None, strokeColor=_c("rule"), strokeWidth=0.5))
     nodes = data["nodes"]
