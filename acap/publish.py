@@ -164,11 +164,14 @@ class NetworkFeedback:
     Attributes
     ----------
     summary : pandas.Series
-        n_nodes, density, board_density, reciprocity, centralization, response_rate, ...
+        n_nodes, n_ties, density, valued_density, board_density, reciprocity, centralization
+        (Freeman degree), degree/indegree/outdegree/betweenness_centralization, response_rate.
     nodes : pandas.DataFrame
         Indexed by pseudonymous label (P01 ...): role_group (groups with fewer than min_n
-        people, or not shown in the survey results, merged into "other"), board, and the
-        network measures. Nothing else about a person.
+        people, or not shown in the survey results, merged into "other"), board, degree
+        (in + out), in_degree, out_degree (blank for non-respondents), in_strength,
+        out_strength, betweenness, betweenness_norm, closeness, constraint, effective_size and
+        the brokerage roles. Nothing else about a person.
     ties : pandas.DataFrame
         source, target (labels), weight (frequency 1-5).
     outside : pandas.DataFrame

@@ -328,8 +328,10 @@ def _read_network(att, net, folder, truth, fact, min_n):
     for f in net.rglob("*"):
         if f.is_file() and f.suffix in (".csv", ".gexf", ".graphml"):
             text = f.read_text(encoding="utf-8-sig", errors="replace")
+            from acap.network.model import OUTSIDE_CATEGORIES
+
             for role in truth.bank.role_ids:
-                if role in ("other",):
+                if role in OUTSIDE_CATEGORIES:  # "public_health", "other" are also contact categories
                     continue
                 if role in text:
                     att.leaks.append(("network", f"{f.relative_to(folder)} names the exact role {role}"))

@@ -9,7 +9,7 @@ import pytest
 
 from acap.errors import AcapInputError
 from acap.network import (
-    AdviceNetwork, OUTSIDE_CATEGORIES, draw_sociogram, export_all, node_metrics, write_gephi_csv,
+    AdviceNetwork, draw_sociogram, export_all, node_metrics, write_gephi_csv,
     write_gexf, write_graphml, write_ucinet_dl,
 )
 from acap.network.export import METRIC_COLUMNS, STRUCTURAL_ATTRIBUTES, select_attributes
@@ -116,9 +116,7 @@ def test_ucinet_dl_fullmatrix_and_edgelist(board, tmp_path):
 
 def test_sociogram_png_svg(board, tmp_path):
     e, nd = board
-    rows = [(i, k, 2, 3) for i, k in zip(nd["id"][:6], list(OUTSIDE_CATEGORIES)[:6])]
-    contacts = pd.DataFrame(rows, columns=["respondent", "category", "count", "frequency"])
-    paths = draw_sociogram(e, tmp_path / "soc", nd, contacts=contacts, seed=3)
+    paths = draw_sociogram(e, tmp_path / "soc", nd, seed=3)
     assert [p.suffix for p in paths] == [".png", ".svg"]
     assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and paths[0].stat().st_size > 10_000
     svg = ET.parse(paths[1]).getroot()

@@ -105,7 +105,8 @@ def test_attacker_finds_the_issues_leak_in_the_demo_with_an_all_respondent_repor
     truth = Truth(score(pd.read_csv(out / "data/responses.csv"), bank), bank)
     att = attack(read_outputs([out, tmp_path / "validation-all"], truth, MIN_N), truth, MIN_N)
     found = [msg for kind, msg in att.leaks if kind == "subtraction"]
-    assert any(m.startswith("Fernhollow ICB/GS") or m.startswith("Fernhollow ICB/US") for m in found), found[:5]
+    assert any(m.startswith("Fernhollow ICB/gathered:") or m.startswith("Fernhollow ICB/used:") for m in found), \
+        found[:5]
 
 
 @pytest.mark.slow

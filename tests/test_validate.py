@@ -276,7 +276,9 @@ def test_validation_files_write(report, tmp_path):
     assert {"validation/report.html", "validation/report.json", "validation/verdicts.csv"} <= names
     doc = json.loads((tmp_path / "out" / "validation" / "report.json").read_text(encoding="utf-8"))
     assert doc == json.loads(report_to_json(report))
-    verdicts = pd.read_csv(tmp_path / "out" / "validation" / "verdicts.csv", index_col="scale")
+    text = (tmp_path / "out" / "validation" / "verdicts.csv").read_text(encoding="utf-8-sig")
+    assert text.startswith("# NOT FOR RELEASE")  # every respondent: the table says so on its first line
+    verdicts = pd.read_csv(tmp_path / "out" / "validation" / "verdicts.csv", index_col="scale", comment="#")
     assert verdicts["verdict"].tolist() == report.verdicts["verdict"].tolist()
 
 

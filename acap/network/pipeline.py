@@ -36,7 +36,8 @@ __all__ = ["NetworkRun", "OTHER_GROUP", "network_files", "public_role_groups", "
 OTHER_GROUP = "other"
 
 #: Summary measures compared with peers.
-PEER_MEASURES = ("density", "board_density", "reciprocity", "betweenness_centralization", "response_rate")
+PEER_MEASURES = ("density", "board_density", "reciprocity", "centralization", "betweenness_centralization",
+                 "response_rate")
 
 #: Node measures published (beside label, role group and board).
 NODE_MEASURES = ("in_degree", "out_degree", "in_strength", "out_strength", "betweenness", "betweenness_norm",
@@ -232,10 +233,14 @@ def run_networks(ties: pd.DataFrame, people: pd.DataFrame, contacts: pd.DataFram
         s = summary(e, roster.reset_index(drop=True))
         summ = pd.Series({k: v for k, v in s.items() if isinstance(v, (int, float, np.number))
                           and not isinstance(v, bool)}, name=org, dtype=float)
+        # the contract's plain name: Freeman degree centralization
+        summ["centralization"] = summ.get("degree_centralization", np.nan)
         summaries[org] = summ
         nodes = pd.DataFrame({"role_group": roster["role_group"].to_numpy(), "board": roster["board"].to_numpy()},
                              index=pd.Index(label.reindex(roster["id"]).to_numpy(), name="label"))
         measures = m.reindex(roster["id"].to_numpy())
+        # total degree (people they go to plus people who come to them; missing out-ties count 0)
+        nodes["degree"] = measures["in_degree"].fillna(0).to_numpy() + measures["out_degree"].fillna(0).to_numpy()
         for c in NODE_MEASURES:
             if c in measures.columns:
                 nodes[c] = measures[c].to_numpy()
