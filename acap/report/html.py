@@ -81,14 +81,21 @@ def _axis(x0, x1, y, top, lo, hi, ticks) -> str:
     return "".join(out)
 
 
+_W, _ROW_H, _TOP = 760, 30, 8
+
+
+def _row_chart(ch: Chart, label_w: float):
+    """Height, plot ends and scale of a one-row-per-label chart on the chart's axis."""
+    lo, hi = ch.data["axis"]
+    x0, x1 = label_w + 12, _W - 16
+    return _TOP + _ROW_H * len(ch.data["rows"]) + 30, x0, x1, lambda v: x0 + (v - lo) / (hi - lo) * (x1 - x0)
+
+
 def _intervals(ch: Chart, ids: _Ids) -> str:
-    rows, (lo, hi) = ch.data["rows"], ch.data["axis"]
-    W, label_w, row_h, top = 760, 260, 30, 8
-    h = top + row_h * len(rows) + 30
-    x0, x1 = label_w + 12, W - 16
-    sx = lambda v: x0 + (v - lo) / (hi - lo) * (x1 - x0)  # noqa: E731
-    ybase = top + row_h * len(rows)
-    out = [_axis(x0, x1, ybase, top, lo, hi, ch.data["ticks"])]
+    rows, (lo, hi), label_w = ch.data["rows"], ch.data["axis"], 260
+    h, x0, x1, sx = _row_chart(ch, label_w)
+    W, row_h, top = _W, _ROW_H, _TOP
+    out = [_axis(x0, x1, top + row_h * len(rows), top, lo, hi, ch.data["ticks"])]
     for i, r in enumerate(rows):
         y = top + row_h * (i + 0.5)
         out.append(f'<text x="{label_w}" y="{y + 4:.1f}" text-anchor="end" font-size="13" {_FONT} '
@@ -108,11 +115,9 @@ def _intervals(ch: Chart, ids: _Ids) -> str:
 
 
 def _pairs(ch: Chart, ids: _Ids) -> str:
-    rows, (lo, hi) = ch.data["rows"], ch.data["axis"]
-    W, label_w, row_h, top = 760, 330, 30, 8
-    h = top + row_h * len(rows) + 30
-    x0, x1 = label_w + 12, W - 16
-    sx = lambda v: x0 + (v - lo) / (hi - lo) * (x1 - x0)  # noqa: E731
+    rows, (lo, hi), label_w = ch.data["rows"], ch.data["axis"], 330
+    h, x0, x1, sx = _row_chart(ch, label_w)
+    W, row_h, top = _W, _ROW_H, _TOP
     out = []
     for i, r in enumerate(rows):
         if r.get("highlight"):

@@ -143,24 +143,39 @@ def _axis(d: Drawing, x0: float, x1: float, y: float, lo: float, hi: float, tick
         d.add(String(sx(t), y - 12, fmt(t), fontName=_FONT, fontSize=8, fillColor=_c("muted"), textAnchor="middle"))
 
 
-def _chart_intervals(ch: Chart) -> Drawing:
+_ROW_H, _TOP_PAD, _BOTTOM = 24, 6, 24
+
+
+def _row_chart(ch: Chart, label_w: float):
+    """Drawing, height, scale and row centre of a one-row-per-label chart on the chart's axis."""
     rows = ch.data["rows"]
     lo, hi = ch.data["axis"]
-    row_h, label_w, top_pad, bottom = 24, 175, 6, 24
-    h = bottom + row_h * len(rows) + top_pad
-    d = Drawing(WIDTH, h)
+    h = _BOTTOM + _ROW_H * len(rows) + _TOP_PAD
     x0, x1 = label_w + 8, WIDTH - 12
 
     def sx(v):
         return x0 + (v - lo) / (hi - lo) * (x1 - x0)
 
-    _axis(d, x0, x1, bottom, lo, hi, ch.data["ticks"], h - top_pad)
+    def row_y(i):
+        return h - _TOP_PAD - _ROW_H * (i + 0.5)
+
+    return Drawing(WIDTH, h), h, x0, x1, sx, row_y
+
+
+def _row_label(d: Drawing, text: str, y: float, width: float, bold: bool = False) -> None:
+    lines = _wrap(text, _FONT, 8.5, width)
+    for k, line in enumerate(lines):
+        d.add(String(width, y - 3 + (len(lines) - 1) * 5 - 10 * k, line, fontName=_BOLD if bold else _FONT,
+                     fontSize=8.5, fillColor=_c("ink"), textAnchor="end"))
+
+
+def _chart_intervals(ch: Chart) -> Drawing:
+    rows, label_w = ch.data["rows"], 175
+    d, h, x0, x1, sx, row_y = _row_chart(ch, label_w)
+    _axis(d, x0, x1, _BOTTOM, *ch.data["axis"], ch.data["ticks"], h - _TOP_PAD)
     for i, r in enumerate(rows):
-        y = h - top_pad - row_h * (i + 0.5)
-        lines = _wrap(r["label"], _FONT, 8.5, label_w)
-        for k, line in enumerate(lines):
-            d.add(String(label_w, y - 3 + (len(lines) - 1) * 5 - 10 * k, line, fontName=_FONT, fontSize=8.5,
-                         fillColor=_c("ink"), textAnchor="end"))
+        y = row_y(i)
+        _row_label(d, r["label"], y, label_w)
         if r.get("q1") is not None:
             d.add(Rect(sx(r["q1"]), y - 7, sx(r["q3"]) - sx(r["q1"]), 14, fillColor=_c("band"), strokeColor=None))
             d.add(Line(sx(r["median"]), y - 8, sx(r["median"]), y + 8, strokeColor=_c("median"), strokeWidth=1.6))
@@ -176,28 +191,15 @@ def _chart_intervals(ch: Chart) -> Drawing:
 
 
 def _chart_pairs(ch: Chart) -> Drawing:
-    rows = ch.data["rows"]
-    lo, hi = ch.data["axis"]
-    row_h, label_w, top_pad, bottom = 24, 190, 6, 24
-    h = bottom + row_h * len(rows) + top_pad
-    d = Drawing(WIDTH, h)
-    x0, x1 = label_w + 8, WIDTH - 12
-
-    def sx(v):
-        return x0 + (v - lo) / (hi - lo) * (x1 - x0)
-
+    rows, label_w = ch.data["rows"], 190
+    d, h, x0, x1, sx, row_y = _row_chart(ch, label_w)
     for i, r in enumerate(rows):
         if r.get("highlight"):
-            y = h - top_pad - row_h * (i + 1)
-            d.add(Rect(0, y + 1, WIDTH, row_h - 2, fillColor=_c("highlight"), strokeColor=None))
-    _axis(d, x0, x1, bottom, lo, hi, ch.data["ticks"], h - top_pad)
+            d.add(Rect(0, row_y(i) - _ROW_H / 2 + 1, WIDTH, _ROW_H - 2, fillColor=_c("highlight"), strokeColor=None))
+    _axis(d, x0, x1, _BOTTOM, *ch.data["axis"], ch.data["ticks"], h - _TOP_PAD)
     for i, r in enumerate(rows):
-        y = h - top_pad - row_h * (i + 0.5)
-        lines = _wrap(r["label"], _FONT, 8.5, label_w - 4)
-        for k, line in enumerate(lines):
-            d.add(String(label_w, y - 3 + (len(lines) - 1) * 5 - 10 * k, line,
-                         fontName=_BOLD if r.get("highlight") else _FONT, fontSize=8.5, fillColor=_c("ink"),
-                         textAnchor="end"))
+        y = row_y(i)
+        _row_label(d, r["label"], y, label_w, bold=bool(r.get("highlight")))
         if r["a"] is None or r["b"] is None:
             d.add(String(x0 + 4, y - 3, "not shown", fontName=_ITALIC, fontSize=8, fillColor=_c("muted")))
             continue
