@@ -32,7 +32,7 @@ table {{ border-collapse: collapse; margin: .4rem 0 1.2rem; width: 100%; font-si
 caption {{ text-align: left; font-weight: bold; padding: .3rem 0; }}
 th, td {{ border-bottom: 1px solid {COLOURS['rule']}; padding: .3rem .45rem; text-align: left; vertical-align: top; }}
 thead th {{ background: {COLOURS['accent']}; color: #fff; }}
-td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
 tr.emph th, tr.emph td {{ background: {COLOURS['highlight']}; }}
 .cover th {{ width: 14rem; font-weight: normal; }}
 figure {{ margin: 1rem 0 1.4rem; }}
@@ -115,7 +115,7 @@ def _intervals(ch: Chart, ids: _Ids) -> str:
 
 
 def _pairs(ch: Chart, ids: _Ids) -> str:
-    rows, (lo, hi), label_w = ch.data["rows"], ch.data["axis"], 330
+    rows, (lo, hi), label_w = ch.data["rows"], ch.data["axis"], 400
     h, x0, x1, sx = _row_chart(ch, label_w)
     W, row_h, top = _W, _ROW_H, _TOP
     out = []
