@@ -168,6 +168,92 @@ def score(
     typer.echo(f"\nWrote {len(written)} files to {out}/")
 
 
+def _read_organisations(path: Optional[Path]) -> Optional[pd.DataFrame]:
+    """Organisation register (organisation, type, invited; other columns such as aliases ignored).
+
+    A minimal reader until ``acap.readers.read_organisations`` (branch exports) lands on main.
+    """
+    if path is None:
+        return None
+    from acap.readers import clean_text, read_table
+
+    t = read_table(path)
+    if "organisation" not in t.data.columns:
+        raise AcapInputError("needs a column organisation (and type, invited)", where=str(path))
+    frame = pd.DataFrame({"organisation": clean_text(t.data["organisation"])})
+    for pos in range(len(frame)):
+        if frame["organisation"].iloc[pos] is None:
+            raise AcapInputError(f"{t.row_label(pos)}, column organisation: organisation is missing", where=str(path))
+    if "type" in t.data.columns:
+        frame["type"] = clean_text(t.data["type"])
+    if "invited" in t.data.columns:
+        raw = clean_text(t.data["invited"])
+        frame["invited"] = pd.to_numeric(raw, errors="coerce")
+        bad = raw.notna().to_numpy() & ~((frame["invited"] >= 1) & (frame["invited"] % 1 == 0)).to_numpy()
+        if bad.any():
+            pos = int(bad.nonzero()[0][0])
+            raise AcapInputError(f"{t.row_label(pos)}, column invited: {t.data['invited'].iloc[pos]!r} is not a "
+                                 "whole number of at least 1", where=str(path))
+    if frame["organisation"].duplicated().any():
+        pos = int(frame["organisation"].duplicated().to_numpy().nonzero()[0][0])
+        raise AcapInputError(f"{t.row_label(pos)}, column organisation: {frame['organisation'].iloc[pos]!r} is "
+                             "listed twice", where=str(path))
+    return frame.set_index("organisation")
+
+
+@app.command()
+@_one_line_errors
+def report(
+    responses: Annotated[Path, typer.Argument(help="Responses table: CSV, XLSX or SPSS .sav.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the reports (written to OUT/reports/).")],
+    bank: Annotated[Optional[Path], typer.Option("--bank", help="Item bank YAML (default: acap v1).")] = None,
+    invited: Annotated[Optional[Path], typer.Option("--invited", help="CSV of organisation,invited for finite-population CIs.")] = None,
+    organisations: Annotated[Optional[Path], typer.Option(
+        "--organisations", help="CSV/XLSX of organisation, type, invited: peer groups by type, response rates.")] = None,
+    networks: Annotated[Optional[Path], typer.Option("--networks", help="Folder of collected advice-network files.")] = None,
+    previous: Annotated[Optional[Path], typer.Option("--previous", help="Responses of the previous wave: adds "
+                                                     "change since then.")] = None,
+    wave: Annotated[Optional[str], typer.Option("--wave", help="Name of this wave, e.g. 'Spring 2026'.")] = None,
+    previous_wave: Annotated[Optional[str], typer.Option("--previous-wave", help="Name of the previous wave.")] = None,
+    min_n: Annotated[int, typer.Option("--min-n", min=1, help="Suppress organisations and role groups below "
+                                       "this n (below 5 needs --allow-small-n).")] = DEFAULT_MIN_N,
+    allow_small_n: Annotated[bool, typer.Option("--allow-small-n", help="Accept a --min-n below 5 (warns; "
+                                                "recorded in every report).")] = False,
+    min_share: Annotated[float, typer.Option("--min-share", help="Share of a scale's items needed for a score.")] = 2 / 3,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", min=1, help="Worker processes (default: usable cores).")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the network pseudonyms and layout.")] = 2024,
+):
+    """Write every organisation's feedback report (PDF and accessible HTML) and an index page."""
+    from acap.outputs import write_all
+    from acap.report.batch import usable_cores
+    from acap.report.run import feedback_run, report_files
+    from acap.scoring import validate_responses
+
+    t0 = time.perf_counter()
+    b = _load_bank(bank)
+    checked = validate_responses(responses, b)
+    register = _read_organisations(organisations)
+    invited_n, types = _read_invited(invited, checked.background["organisation"])
+    if register is not None:
+        present = set(checked.background["organisation"])
+        if invited_n is None and "invited" in register.columns:
+            invited_n = register["invited"].dropna().astype(int)
+            invited_n = invited_n[invited_n.index.isin(present)]
+        if types is None and "type" in register.columns:
+            types = register["type"].dropna()
+    with _small_n_warnings():
+        current, before = feedback_run(responses, b, invited=invited_n, organisations=types, networks=networks,
+                                       previous=previous, wave=wave, previous_wave=previous_wave, min_n=min_n,
+                                       allow_small_n=allow_small_n, min_share=min_share, checked=checked, seed=seed)
+    with typer.progressbar(length=len(current), label="Rendering reports") as bar:
+        files = report_files(current, before, processes=jobs or usable_cores(), progress=lambda _: bar.update(1))
+    written = write_all(out, files)
+    shown = sum(fb.status == "shown" for fb in current.values())
+    typer.echo(f"Wrote reports for {len(current)} organisations ({shown} with results, {len(current) - shown} "
+               f"withheld) to {out / 'reports'}/ (open {out / 'reports' / 'index.html'}) in "
+               f"{time.perf_counter() - t0:.1f} s; {len(written)} files.")
+
+
 @app.command()
 @_one_line_errors
 def validate(
@@ -258,6 +344,9 @@ def demo(
         top = ind[ind["scale"].isin(["potential", "realised"])].set_index(["scale", "measure"])
         typer.echo("\nACAP and network position (within-organisation permutation p-values):")
         typer.echo(_fmt(top[["n", "pearson_r", "slope", "p_slope"]], digits=3))
+    if "feedback" in res.extras:
+        typer.echo(f"\nFeedback reports (PDF and web page) for {len(res.extras['feedback'])} organisations: "
+                   f"{res.out_dir / 'reports' / 'index.html'}")
     typer.echo(f"\nWrote {len(res.files)} results to {res.out_dir}/ in {time.perf_counter() - t0:.1f} s.")
 
 

@@ -18,9 +18,10 @@ import pandas as pd
 from acap.items import Bank, load_bank
 from acap.outputs import csv_writer, write_all
 from acap.pipeline import Scored, score_and_aggregate
-from acap.publish import publication_files, publish_all, results_tables
+from acap.publish import publication_files, publish_all, results_tables, run_meta
 from acap.report_html import validation_files
-from acap.simulate import Simulation, simulate
+from acap.report.run import feedback_run, report_files
+from acap.simulate import Simulation, simulate, simulate_previous_wave
 from acap.validate import validation_report
 
 
@@ -74,7 +75,11 @@ def run_demo(out_dir: str | Path = "acap-demo", seed: int = 2024, n_organisation
     scored = score_and_aggregate(sim.responses, bank, invited=sim.organisations["invited"])
     ties, people, contacts = simulate_network_data(scored, seed=seed)
     net = run_networks(ties, people, contacts, scored, seed=seed, n_perm=n_perm)
-    feedback = publish_all(scored, organisations=sim.organisations, networks=net.feedback)
+    feedback = publish_all(scored, organisations=sim.organisations, networks=net.feedback,
+                           meta=run_meta(scored, wave="Demo wave 2"))
+    # Feedback reports for every organisation, with an earlier (simulated) wave for the change section.
+    previous = simulate_previous_wave(sim.responses, bank, seed=seed + 1)
+    before, _ = feedback_run(previous, bank, organisations=sim.organisations, wave="Demo wave 1")
     validation = validation_report(sim.responses, bank=bank, seed=seed, respondents="shown")
     files = {
         # the simulated input, as a user would collect it (not results: never published)
@@ -87,6 +92,8 @@ def run_demo(out_dir: str | Path = "acap-demo", seed: int = 2024, n_organisation
         **validation_files(validation),
         **network_files(net, seed=seed),
         "store": store_writer(sim, bank),
+        "data/previous_responses.csv": csv_writer(previous, index=False),
+        **report_files(feedback, before),
     }
     written = write_all(out_dir, files)
     return DemoResult(out_dir=Path(out_dir), files=written, simulation=sim, scored=scored,

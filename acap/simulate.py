@@ -209,3 +209,46 @@ def simulate(n_organisations: int = 12, seed: int = 0, bank: Bank | None = None,
                                         (bank.sources.items if bank.sources else [])}),
                  skip_rate=skip_rate, dont_know_rate=dont_know_rate, spread=spread)
     return Simulation(responses=responses, organisations=orgs, truth=truth, seed=seed)
+
+
+def simulate_previous_wave(responses: pd.DataFrame, bank: Bank | None = None, seed: int = 0,
+                           drift: float = 0.35) -> pd.DataFrame:
+    """An earlier survey wave of the same organisations, for demonstrating change over time.
+
+    Each organisation's respondents are resampled with replacement (new respondent IDs), and
+    each organisation draws how far it has moved since: every 1-7 answer is one point lower
+    with a probability drawn uniformly from ``[0, drift]`` per organisation and scale, one point
+    higher with a probability from ``[0, drift / 3]`` ("don't know" and skipped answers kept),
+    so most organisations have improved on some scales and hardly moved on others.
+
+    Parameters
+    ----------
+    responses : DataFrame
+        A simulated (or real) responses table, as :func:`simulate` returns.
+    bank : Bank, optional
+    seed : int, default 0
+    drift : float, default 0.35
+
+    Returns
+    -------
+    DataFrame
+        The same columns, one resampled set of respondents per organisation.
+    """
+    bank = bank or load_bank()
+    rng = np.random.default_rng(seed)
+    points = {i: bank.response_scales[d["response_scale"]].points for i, d in bank.items.items()}
+    parts = []
+    for k, (org, group) in enumerate(responses.groupby("organisation", sort=False)):
+        g = group.iloc[rng.integers(0, len(group), len(group))].copy()
+        g["respondent_id"] = [f"P{seed % 1000:03d}{k:03d}{j:04d}" for j in range(len(g))]
+        for sc in bank.scale_map:
+            down, up = rng.uniform(0, drift), rng.uniform(0, drift / 3)
+            for it in (i for i in bank.scale_map[sc] if i in g.columns):
+                top = points.get(it, 7)
+                x = g[it].to_numpy(float)
+                answer = np.isfinite(x) & (x >= 1) & (x <= top)
+                r = rng.uniform(size=len(x))
+                x = np.where(answer & (r < down) & (x > 1), x - 1, np.where(answer & (r > 1 - up) & (x < top), x + 1, x))
+                g[it] = x
+        parts.append(g)
+    return pd.concat(parts, ignore_index=True)

@@ -51,4 +51,18 @@ THRESHOLDS: dict[str, dict] = {
                  "methods in organizations. Jossey-Bass; 2000:349-81"),
     "icc2": dict(statistic="ICC(2)", rule="≥ .70", value=0.70,
                  source="LeBreton JM, Senter JL. Organ Res Methods 2008;11:815-52; Bliese PD 2000"),
+    "change": dict(statistic="Change in a scale mean since the previous wave",
+                   rule="larger than its uncertainty when the 95% confidence interval of the change (Welch) "
+                   "excludes zero", value=0.95,
+                   source="Welch BL. Biometrika 1947;34:28-35 (acap.change)"),
+    "development_area": dict(statistic="Co-ordination capability mean (1-7) in the feedback report",
+                             rule="below 4.5 (short of 'slightly agree'), or below the peers' lower quartile: "
+                             "a development area with recommended actions", value=4.5,
+                             source="acap feedback convention"),
+    "strength": dict(statistic="Scale mean (1-7) in the feedback report", rule="5.5 or more: a strength",
+                     value=5.5, source="acap feedback convention"),
+    "large_gap": dict(statistic="Knowledge source gathered minus used (1-7 extent scale)",
+                      rule="1.0 point or more: a large gap, with recommended actions", value=1.0,
+                      source="acap feedback convention (after Currie et al. 2018, who found knowledge "
+                      "gathered but not used)"),
 }
