@@ -605,10 +605,11 @@ def _section_efa(report, labels: dict) -> list[str]:
             out.append(_table(ef.tables["fit"], "Table 9a. EFA fit (psych::fa: RMSR, TLI, RMSEA, BIC, chi-square)",
                               cols=["n_factors", "rmsr", "tli", "rmsea", "bic", "chisq", "df", "pvalue"]))
         out.append(_table(ef.tables["loadings"], "Table 9b. Pattern loadings and communalities (h²)",
-                          cols=["scale"] + fac + ["communality"], labels=labels, wide=True, loading=True))
+                          cols=["scale"] + fac + ["communality"], labels=labels, wide=True, loading=True,
+                          index_header="Item"))
         if "structure" in ef.tables:
             out.append(_table(ef.tables["structure"], "Table 9c. Structure loadings (item-factor correlations)",
-                              cols=["scale"] + fac, labels=labels, wide=True, loading=True))
+                              cols=["scale"] + fac, labels=labels, wide=True, loading=True, index_header="Item"))
         out.append(_table(ef.tables["scale_recovery"], "Table 9d. Does each scale load on one factor?", labels=labels))
         out.append(_table(ef.tables["phi"], "Table 10. Factor correlations", index_header="Factor", loading=True))
     return out

@@ -236,22 +236,16 @@ def _group_sizes(g: pd.Series, small_cells: bool, min_n: int) -> dict[str, int |
 def _withheld_groups(counts: pd.Series, min_n: int) -> list:
     """Groups of ``min_n`` or more whose size must not be shown, so the small groups' cannot be derived.
 
-    ``counts`` is respondents per group; the total is shown elsewhere in the report. When
-    the groups below ``min_n`` are fewer than two or hold fewer than ``min_n`` together,
-    the total less the shown sizes would give their (pooled) n, so the smallest other
-    groups are withheld too (ties: first in ``counts`` order) until the withheld groups are
-    at least two with at least ``min_n`` people, or all are withheld.
+    ``counts`` is respondents per group; the total is shown elsewhere in the report, so the
+    groups are one breakdown of it and :func:`acap.aggregate.suppress` (the one suppression
+    rule) says which are withheld: those below ``min_n``, then complementary ones.
     """
-    small = counts[counts < min_n]
-    if not len(small):
-        return []
-    held_k, held_n, extra = len(small), int(small.sum()), []
-    for lab, v in counts[counts >= min_n].sort_values(kind="stable").items():  # smallest first
-        if held_k >= 2 and held_n >= min_n:
-            break
-        extra.append(lab)
-        held_k, held_n = held_k + 1, held_n + int(v)
-    return extra
+    from acap.aggregate import suppress
+
+    t = pd.DataFrame({"breakdown": 0, "n": counts.to_numpy(dtype=float)},
+                     index=pd.Index(list(counts.index), name="group"))
+    held = suppress(t, min_n, within=["breakdown"], values=["n"])["suppressed"].to_numpy()
+    return [lab for lab, h, v in zip(counts.index, held, counts.to_numpy()) if h and v >= min_n]
 
 
 def _bank_file(bank, path) -> str:
