@@ -28,11 +28,14 @@ from threadpoolctl import threadpool_limits
 
 from acap.errors import AcapInputError
 from acap.factor._sem import LOG2PI, Engine, GroupStats, Pattern, build_table, em_h1
+from acap.factor._robust import (RobustParts, available_case_gamma, missing_information, ml_delta, ml_weight,
+                                 sandwich, ugamma_traces, vech_index)
+from acap.factor.syntax import parse_model
 from acap.itemdata import numeric_items
 
 __all__ = ["cfa", "CFA", "CFAResult", "FitMeasures", "invariance", "modification_indices"]
 
-_MISSING = ("listwise", "fiml")
+_MISSING = ("listwise", "fiml", "two.stage")
 _GROUP_EQUAL = ("loadings", "intercepts")
 
 
@@ -111,6 +114,13 @@ class CFAResult:
         Optimiser iterations.
     implied : Mapping[str, tuple[pandas.DataFrame, pandas.Series]]
         Model-implied covariance matrix and means per group.
+    meanstructure : bool
+        Whether the model has a mean structure (item intercepts), as lavaan decides it.
+    srmr_kind : str
+        Which SRMR ``fit["srmr"]`` is, in lavaan's names: ``"srmr_bentler"`` (covariance and
+        mean residuals, with a mean structure) or ``"srmr_bentler_nomean"`` (covariance
+        residuals only). Both are what lavaan's ``fitMeasures(fit, "srmr")`` reports for the
+        same call.
     """
 
     fit: FitMeasures
@@ -122,6 +132,8 @@ class CFAResult:
     converged: bool
     iterations: int
     implied: Mapping[str, tuple[pd.DataFrame, pd.Series]] = field(repr=False)
+    meanstructure: bool = True
+    srmr_kind: str = "srmr_bentler"
     _state: object = field(repr=False, compare=False, default=None)
 
     @cached_property
@@ -138,56 +150,23 @@ class CFAResult:
 # ---------------------------------------------------------------------------------------
 # input checking and sufficient statistics
 # ---------------------------------------------------------------------------------------
-def _parse_model(model) -> dict[str, list[str]]:
-    if not isinstance(model, Mapping) or len(model) == 0:
-        raise AcapInputError("model must be a non-empty mapping {factor: [items]}", "model")
-    parsed: dict[str, list[str]] = {}
-    for factor, items in model.items():
-        where = f"model, factor {factor!r}"
-        if not isinstance(factor, str) or not factor:
-            raise AcapInputError("factor names must be non-empty strings", where)
-        if isinstance(items, str):
-            items = [s for s in items.replace("+", " ").split() if s]
-        if not isinstance(items, Iterable):
-            raise AcapInputError("items must be a list of column names", where)
-        items = list(items)
-        if not all(isinstance(i, str) and i for i in items):
-            raise AcapInputError("items must be non-empty strings (column names)", where)
-        dup = sorted({i for i in items if items.count(i) > 1})
-        if dup:
-            raise AcapInputError(f"item {dup[0]!r} is listed twice", where)
-        if len(items) < 2:
-            what = f"a single item ({items[0]!r})" if items else "no items"
-            raise AcapInputError(f"has {what}; a factor needs at least two items", where)
-        parsed[factor] = items
-    for factor in parsed:
-        for other in parsed.values():
-            if factor in other:
-                raise AcapInputError("a factor cannot have the same name as an item",
-                                     f"model, factor {factor!r}")
-    return parsed
-
-
 def _prepare(data, model, group, covariances, missing="listwise"):
     if not isinstance(data, pd.DataFrame):
         try:
             data = pd.DataFrame(data)
         except Exception as exc:  # noqa: BLE001 - report any conversion failure the same way
             raise AcapInputError(f"data must be a table of item responses ({exc})", "data")
-    spec = _parse_model(model)
+    model_spec = parse_model(model)
+    spec = model_spec.as_dict()
     factors = list(spec)
-    items: list[str] = []
-    for f in factors:
-        for i in spec[f]:
-            if i not in items:
-                items.append(i)
+    items = list(model_spec.items)
     for f in factors:
         for i in spec[f]:
             if i not in data.columns:
                 raise AcapInputError(f"item {i!r} of factor {f!r} is not a column of the data",
                                      f"model, item {i!r}")
     pairs = []
-    for pair in covariances or ():
+    for pair in tuple(model_spec.covariances) + tuple(covariances or ()):
         if len(pair) != 2 or pair[0] == pair[1]:
             raise AcapInputError("each residual covariance is a pair of two different items",
                                  f"covariances, {pair!r}")
@@ -210,7 +189,7 @@ def _prepare(data, model, group, covariances, missing="listwise"):
     frame = numeric_items(data[items], "data", min_items=1, min_rows=0)
     if group is not None:
         frame[group] = data[group]
-    if missing == "fiml":
+    if missing in ("fiml", "two.stage"):
         # lavaan's missing = "ml" keeps every row with at least one observed item
         frame = frame[frame[items].notna().any(axis=1)]
         if group is not None:
@@ -239,6 +218,13 @@ def _prepare(data, model, group, covariances, missing="listwise"):
         if missing == "fiml":
             group_stats.append(_fiml_stats(part[items].to_numpy(float), str(lab), items, where))
             continue
+        if missing == "two.stage":
+            # stage one: EM moments; stage two fits them as complete-data moments
+            x = part[items].to_numpy(float)
+            em = _fiml_stats(x, str(lab), items, where)
+            group_stats.append(GroupStats(em.label, em.n, em.mean, em.cov, stage1=em.patterns,
+                                          stage1_adf=available_case_gamma(x)))
+            continue
         x = part[items].to_numpy(float)
         mean = x.mean(axis=0)
         xc = x - mean
@@ -252,8 +238,11 @@ def _prepare(data, model, group, covariances, missing="listwise"):
             raise AcapInputError("the item covariance matrix is singular (an item is a linear "
                                  "combination of others)", where)
         group_stats.append(GroupStats(str(lab), n, mean, cov))
-    loadings = [(j, items.index(i)) for j, f in enumerate(factors) for i in spec[f]]
-    return spec, factors, items, loadings, pairs, group_stats
+    loadings = [(j, items.index(i)) + model_spec.loading(f, i)
+                for j, f in enumerate(factors) for i in spec[f]]
+    latent = {(j, k): model_spec.latent(factors[j], factors[k])
+              for j in range(len(factors)) for k in range(j + 1)}
+    return spec, factors, items, (loadings, latent), pairs, group_stats
 
 
 def _fiml_stats(x: np.ndarray, label: str, items: list[str], where: str) -> GroupStats:
@@ -308,24 +297,21 @@ def _rmsea_ci(x2: float, df: float, n: int, g: int, level: float = 0.90):
     return lo, hi
 
 
-def _srmr_group(s: GroupStats, sigma: np.ndarray, mu: np.ndarray) -> float:
-    """lavaan's ``srmr`` for one group: Bentler's residual correlations plus mean residuals."""
+def _srmr_group(s: GroupStats, sigma: np.ndarray, mu: np.ndarray, means: bool = True) -> float:
+    """lavaan's ``srmr`` for one group: Bentler's residual correlations, plus the mean
+    residuals when the model has a mean structure (lavaan's ``srmr_bentler``)."""
     sd = np.sqrt(np.diag(s.cov))
     r_cov = (s.cov - sigma) / np.outer(sd, sd)
-    r_mean = (s.mean - mu) / sd
     p = len(sd)
     tri = r_cov[np.tril_indices(p)]
+    if not means:
+        return math.sqrt(np.sum(tri ** 2) / (p * (p + 1) / 2))
+    r_mean = (s.mean - mu) / sd
     return math.sqrt((np.sum(tri ** 2) + np.sum(r_mean ** 2)) / (p * (p + 1) / 2 + p))
 
 
-def _fit_measures(engine: Engine, x: np.ndarray, fmin2: float, npar: int) -> FitMeasures:
-    p, g_n, n = engine.p, engine.ngroups, engine.ntotal
-    chisq = n * fmin2
-    df = g_n * (p * (p + 1) / 2 + p) - npar
-    pvalue = float(stats.chi2.sf(chisq, df)) if df > 0 else float("nan")
-    # baseline: independent items with free means and variances in every group
-    base = sum(2.0 * (s.h1_loglik - s.baseline_loglik) for s in engine.stats)
-    base_df = g_n * p * (p - 1) / 2
+def _incremental(chisq, df, base, base_df):
+    """CFI (truncated to [0, 1]) and TLI (not truncated) as lavaan's fitMeasures."""
     t1 = max(chisq - df, 0.0)
     t2 = max(chisq - df, base - base_df, 0.0)
     cfi = 1.0 if (math.isclose(t1, 0.0, abs_tol=1.5e-8) and math.isclose(t2, 0.0, abs_tol=1.5e-8)) \
@@ -333,6 +319,45 @@ def _fit_measures(engine: Engine, x: np.ndarray, fmin2: float, npar: int) -> Fit
     tt1 = (chisq - df) * base_df
     tt2 = (base - base_df) * df
     tli = 1.0 - tt1 / tt2 if (df > 0 and abs(tt2) > 0) else 1.0
+    return cfi, tli
+
+
+def _rmsea(chisq, df, n, g_n):
+    return math.sqrt(max(chisq / (n * df) - 1.0 / n, 0.0)) * math.sqrt(g_n) if df > 0 else 0.0
+
+
+def scaled_measures(chisq, df, base, base_df, n, g_n, test, base_test) -> dict:
+    """The ``*_scaled`` fit measures from a corrected test of the model and of the baseline.
+
+    ``test`` and ``base_test`` are (scale, shift) pairs: T_scaled = T / scale + shift (Satorra-
+    Bentler: shift 0; scaled-and-shifted: scale 1/a). CFI, TLI and RMSEA are then lavaan 0.6's
+    ``cfi.scaled``, ``tli.scaled`` and ``rmsea.scaled``: the usual formulas on the scaled
+    statistics and the model's df.
+    """
+    chisq_s = chisq / test[0] + test[1] if df > 0 else chisq
+    base_s = base / base_test[0] + base_test[1]
+    cfi_s, tli_s = _incremental(chisq_s, df, base_s, base_df)
+    return dict(chisq_scaled=chisq_s, df_scaled=float(df),
+                pvalue_scaled=float(stats.chi2.sf(chisq_s, df)) if df > 0 else float("nan"),
+                chisq_scaling_factor=float(test[0]) if df > 0 else float("nan"),
+                chisq_shift=float(test[1]) if df > 0 else float("nan"),
+                baseline_chisq_scaled=base_s, baseline_chisq_scaling_factor=float(base_test[0]),
+                cfi_scaled=cfi_s, tli_scaled=tli_s, rmsea_scaled=_rmsea(chisq_s, df, n, g_n))
+
+
+def _fit_measures(engine: Engine, x: np.ndarray, fmin2: float, npar: int,
+                  meanstructure: bool = True, scaled: dict | None = None) -> FitMeasures:
+    """Fit measures; without a mean structure the (saturated) means and intercepts are left
+    out of both the moments and the parameters, as lavaan's default ``cfa()`` does."""
+    p, g_n, n = engine.p, engine.ngroups, engine.ntotal
+    chisq = n * fmin2
+    moments = p * (p + 1) / 2 + (p if meanstructure else 0)
+    df = g_n * moments - npar
+    pvalue = float(stats.chi2.sf(chisq, df)) if df > 0 else float("nan")
+    # baseline: independent items with free means and variances in every group
+    base = sum(2.0 * (s.h1_loglik - s.baseline_loglik) for s in engine.stats)
+    base_df = g_n * p * (p - 1) / 2
+    cfi, tli = _incremental(chisq, df, base, base_df)
     logl = 0.0
     unres = 0.0
     srmr = 0.0
@@ -342,15 +367,16 @@ def _fit_measures(engine: Engine, x: np.ndarray, fmin2: float, npar: int) -> Fit
         logl += s.h1_loglik - 0.5 * s.n * fg[gi]
         unres += s.h1_loglik
         sigma, mu = engine.implied(x, gi)
-        srmr += s.n / n * _srmr_group(s, sigma, mu)
-    rmsea = math.sqrt(max(chisq / (n * df) - 1.0 / n, 0.0)) * math.sqrt(g_n) if df > 0 else 0.0
+        srmr += s.n / n * _srmr_group(s, sigma, mu, meanstructure)
+    rmsea = _rmsea(chisq, df, n, g_n)
     lo, hi = _rmsea_ci(chisq, df, n, g_n)
+    extra = {} if scaled is None else scaled_measures(chisq, df, base, base_df, n, g_n, **scaled)
     return FitMeasures(dict(
         n=float(n), ngroups=float(g_n), npar=float(npar), fmin=fmin2 / 2, chisq=chisq,
         df=float(df), pvalue=pvalue, baseline_chisq=base, baseline_df=float(base_df),
         baseline_pvalue=float(stats.chi2.sf(base, base_df)), cfi=cfi, tli=tli, loglik=logl,
         unrestricted_loglik=unres, aic=-2 * logl + 2 * npar, bic=-2 * logl + npar * math.log(n),
-        rmsea=rmsea, rmsea_ci_lower=lo, rmsea_ci_upper=hi, srmr=srmr))
+        rmsea=rmsea, rmsea_ci_lower=lo, rmsea_ci_upper=hi, srmr=srmr, **extra))
 
 
 # ---------------------------------------------------------------------------------------
@@ -471,15 +497,30 @@ def _modification_indices(engine: Engine, x: np.ndarray, info: np.ndarray,
 # ---------------------------------------------------------------------------------------
 # fitting
 # ---------------------------------------------------------------------------------------
-def _fit(data, model, group=None, group_equal=(), covariances=(), missing="listwise"):
+def _fit(data, model, group=None, group_equal=(), covariances=(), missing="listwise",
+         meanstructure=None):
     # the sufficient statistics are computed outside the limit (big matrix products can use
     # threads); the optimiser works on p x p matrices where BLAS threads only add overhead
-    prepared = _prepare_fit(data, model, group, group_equal, covariances, missing)
+    prepared = _prepare_fit(data, model, group, group_equal, covariances, missing,
+                            meanstructure)
     with threadpool_limits(1):
         return _fit_prepared(*prepared)
 
 
-def _prepare_fit(data, model, group, group_equal, covariances, missing):
+def _meanstructure(meanstructure, group, group_equal, missing) -> bool:
+    """lavaan's rule: a mean structure with several groups, with missing = "ml" or
+    "two.stage", or when asked for; otherwise none (means are then saturated)."""
+    needed = missing != "listwise" or "intercepts" in group_equal
+    if meanstructure is None:
+        return needed or group is not None
+    if not meanstructure and needed:
+        raise AcapInputError("this model needs a mean structure (missing-data methods other "
+                             "than listwise, and equal intercepts, fit the means)",
+                             "meanstructure")
+    return bool(meanstructure)
+
+
+def _prepare_fit(data, model, group, group_equal, covariances, missing, meanstructure=None):
     if missing not in _MISSING:
         raise AcapInputError(f"unknown missing-data method {missing!r}; use one of {_MISSING}",
                              "missing")
@@ -493,10 +534,50 @@ def _prepare_fit(data, model, group, group_equal, covariances, missing):
         raise AcapInputError("equal intercepts need equal loadings too", "group_equal")
     if group_equal and group is None:
         raise AcapInputError("equality constraints need a group column", "group_equal")
-    return (_prepare(data, model, group, covariances, missing), tuple(group_equal))
+    means = _meanstructure(meanstructure, group, tuple(group_equal), missing)
+    return (_prepare(data, model, group, covariances, missing), tuple(group_equal), means)
 
 
-def _fit_prepared(prepared, group_equal):
+def _two_stage(engine: Engine, x: np.ndarray):
+    """Two-stage ML's sandwich covariance and Satorra-Bentler scalings, as lavaan's
+    ``missing = "two.stage"`` (se = "two.stage", information "observed" from the unstructured
+    h1 model, test "satorra.bentler"): Gamma_g is the inverse of the per-case observed
+    information of the saturated model under missingness, W_g the complete-data normal-theory
+    weight at the EM moments."""
+    p, gn, n = engine.p, engine.ngroups, engine.ntotal
+    frac = engine.weights
+    deltas, weights, gammas = [], [], []
+    for g, s in enumerate(engine.stats):
+        deltas.append(ml_delta(*engine.jacobian(x, g)))
+        weights.append(ml_weight(s.cov))
+        info_g = missing_information(s.stage1, s.mean, s.cov, s.n)
+        gammas.append(np.linalg.inv(info_g))
+    parts = RobustParts(deltas, weights, gammas, frac)
+    e_mat = sum(f * d.T @ w @ d for d, w, f in zip(deltas, weights, frac))
+    e_inv = np.linalg.inv(e_mat)
+    vcov = sandwich(parts, e_inv, n)
+    df = gn * (p * (p + 1) / 2 + p) - engine.nfree
+    tr = ugamma_traces(parts, e_inv)[0]
+    # the baseline (independent items, free means and variances per group)
+    vi, vj = vech_index(p)
+    diag_rows = p + np.nonzero(vi == vj)[0]
+    bdeltas = []
+    for g in range(gn):
+        d = np.zeros((p + len(vi), 2 * p * gn))
+        d[np.arange(p), 2 * p * g + np.arange(p)] = 1.0
+        d[diag_rows, 2 * p * g + p + np.arange(p)] = 1.0
+        bdeltas.append(d)
+    # lavaan scales its baseline model with an available-case ADF Gamma, not the two-stage
+    # one (the baseline is refitted without standard errors, so it falls back on NACOV)
+    bparts = RobustParts(bdeltas, weights, [s.stage1_adf for s in engine.stats], frac)
+    be_inv = np.linalg.inv(sum(f * d.T @ w @ d for d, w, f in zip(bdeltas, weights, frac)))
+    btr = ugamma_traces(bparts, be_inv)[0]
+    base_df = gn * p * (p - 1) / 2
+    scale = tr / df if df > 0 else float("nan")
+    return vcov, dict(test=(scale, 0.0), base_test=(btr / base_df, 0.0))
+
+
+def _fit_prepared(prepared, group_equal, meanstructure=True):
     spec, factors, items, loadings, pairs, gstats = prepared
     p, m = len(items), len(factors)
     table = build_table(factors, items, loadings, len(gstats),
@@ -514,8 +595,12 @@ def _fit_prepared(prepared, group_equal):
                       stacklevel=4)
     _, info = engine.derivatives(x)
     fiml = any(s.patterns is not None for s in gstats)
+    two_stage = any(s.stage1 is not None for s in gstats)
+    scaled = None
     try:
-        if fiml:
+        if two_stage:
+            vcov, scaled = _two_stage(engine, x)
+        elif fiml:
             # lavaan's default for missing = "ml": observed information (Hessian of -logl)
             vcov = np.linalg.inv(0.5 * engine.ntotal * engine.hessian(x))
         else:
@@ -526,8 +611,13 @@ def _fit_prepared(prepared, group_equal):
         warnings.warn("the information matrix is singular: standard errors are not available "
                       "(the model may not be identified)", RuntimeWarning, stacklevel=4)
         vcov = None
-    fit = _fit_measures(engine, x, fmin2, npar)
     params = _param_table(engine, x, vcov)
+    if not meanstructure:
+        # the intercepts only reproduce the sample means: lavaan's default model has neither
+        params = params[params["op"] != "~1"].reset_index(drop=True)
+        npar -= int(table.loc[table["kind"].isin(["nu", "alpha"]) & (table["free"] >= 0),
+                              "free"].nunique())
+    fit = _fit_measures(engine, x, fmin2, npar, meanstructure, scaled)
     var_rows = params[(params["op"] == "~~") & (params["lhs"] == params["rhs"])]
     if (var_rows["est"] < 0).any():
         # a Heywood case: lavaan warns too and, like lavaan, the estimates are kept as they are
@@ -556,32 +646,51 @@ def _fit_prepared(prepared, group_equal):
         fit=fit, loadings=lo, params=params,
         model={f: tuple(v) for f, v in spec.items()}, groups=labels,
         nobs={s.label: s.n for s in gstats}, converged=converged, iterations=iters,
-        implied=implied, _state=(engine, x, info, labels))
+        implied=implied, meanstructure=meanstructure,
+        srmr_kind="srmr_bentler" if meanstructure else "srmr_bentler_nomean",
+        _state=(engine, x, info, labels))
 
 
-def cfa(data, model, *, group=None, group_equal=(), covariances=(), missing="listwise"):
-    """Confirmatory factor analysis by maximum likelihood, as lavaan's ``cfa``.
+def cfa(data, model, *, group=None, group_equal=(), covariances=(), missing="listwise",
+        meanstructure=None, ordered=False):
+    """Confirmatory factor analysis, as lavaan's ``cfa`` (ML, two-stage ML, or WLSMV).
 
     Parameters
     ----------
     data : pandas.DataFrame
         Item responses, one row per respondent (non-numeric cells are an error; rows with a
         missing item are dropped, as lavaan's default listwise deletion).
-    model : Mapping[str, Sequence[str]]
-        ``{factor: [items]}``; the first item of each factor is its marker (loading 1). An
-        item may load on more than one factor.
+    model : str or Mapping[str, Sequence[str]]
+        lavaan model syntax (``"visual =~ x1 + x2 + x3\\n textual =~ x4 + x5 + x6"``, with
+        ``~~`` residual covariances and ``1*x`` / ``NA*x`` fixed or freed values; see
+        :func:`acap.factor.syntax.parse_model`), or ``{factor: [items]}``. The first item of
+        each factor is its marker (loading 1) unless the syntax says otherwise. An item may
+        load on more than one factor.
     group : str, optional
         Column holding group labels, for a multi-group model (groups in order of first
         appearance, or category order for a categorical column).
     group_equal : sequence of {"loadings", "intercepts"}, optional
-        Equality constraints across groups, as lavaan's ``group.equal``.
+        Equality constraints across groups, as lavaan's ``group.equal`` (with ``ordered``,
+        also "thresholds").
     covariances : sequence of (item, item), optional
-        Residual covariances to free.
-    missing : {"listwise", "fiml"}
+        Residual covariances to free (beside any ``~~`` in the syntax).
+    missing : {"listwise", "fiml", "two.stage"}
         ``"listwise"`` (lavaan's default) drops rows with any missing item; ``"fiml"`` is
         full-information ML as lavaan's ``missing = "ml"``: every row with at least one item,
         chi-square against the EM-estimated unrestricted model, SRMR from the EM moments, and
         standard errors from the observed information (lavaan's default for that case).
+        ``"two.stage"`` is lavaan's ``missing = "two.stage"`` (Savalei and Bentler 2009): the
+        model is fitted by ML to the EM means and covariances, with sandwich standard errors
+        and a Satorra-Bentler scaled chi-square (``fit["chisq_scaled"]``, ``cfi_scaled``,
+        ``tli_scaled``, ``rmsea_scaled``) that account for the missing data.
+    meanstructure : bool, optional
+        Fit item intercepts. By default lavaan's rule: yes with several groups or a
+        missing-data method other than listwise, no otherwise (SRMR then has no mean
+        residuals, and npar, AIC and BIC count no intercepts: the numbers equal lavaan's for
+        the same call). ``result.srmr_kind`` names the SRMR reported.
+    ordered : bool or sequence of str, optional
+        Treat the items (``True``: all of them) as ordinal and fit by WLSMV, as lavaan's
+        ``cfa(model, data, ordered = TRUE)``: see :mod:`acap.factor.wlsmv`.
 
     Returns
     -------
@@ -613,8 +722,12 @@ def cfa(data, model, *, group=None, group_equal=(), covariances=(), missing="lis
     >>> list(res.loadings["item"])
     ['a', 'b', 'c', 'd']
     """
+    if ordered:
+        from acap.factor.wlsmv import fit_ordinal
+        return fit_ordinal(data, model, group=group, group_equal=group_equal,
+                           covariances=covariances, ordered=ordered)
     return _fit(data, model, group=group, group_equal=group_equal, covariances=covariances,
-                missing=missing)
+                missing=missing, meanstructure=meanstructure)
 
 
 class CFA:
@@ -648,17 +761,20 @@ class CFA:
     """
 
     def __init__(self, model, *, group=None, group_equal=(), covariances=(),
-                 missing="listwise"):
+                 missing="listwise", meanstructure=None, ordered=False):
         self.model = model
         self.group = group
         self.group_equal = group_equal
         self.covariances = covariances
         self.missing = missing
+        self.meanstructure = meanstructure
+        self.ordered = ordered
 
     def fit(self, data, y=None):
         """Fit the model to ``data``; returns self."""
-        self.result_ = _fit(data, self.model, group=self.group, group_equal=self.group_equal,
-                            covariances=self.covariances, missing=self.missing)
+        self.result_ = cfa(data, self.model, group=self.group, group_equal=self.group_equal,
+                           covariances=self.covariances, missing=self.missing,
+                           meanstructure=self.meanstructure, ordered=self.ordered)
         self.fit_ = self.result_.fit
         self.loadings_ = self.result_.loadings
         self.params_ = self.result_.params
