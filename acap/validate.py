@@ -33,7 +33,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import math
 import os
 import platform
 from collections.abc import Mapping
@@ -328,97 +327,6 @@ def _fail_note(what: str, exc: Exception) -> str:
 
 # ---- statistics helpers ----------------------------------------------------------------------
 
-def em_moments(x: np.ndarray, max_iter: int = 1000, tol: float = 1e-9) -> tuple[np.ndarray, np.ndarray, int, bool]:
-    """Maximum-likelihood means and covariances of incomplete multivariate-normal data by EM.
-
-    The saturated model that lavaan's ``missing = "ml"`` estimates as its h1 (Little & Rubin
-    2002, ch. 11). Rows with no observed value must be removed first.
-
-    Parameters
-    ----------
-    x : ndarray (n, p)
-        Data with NaN for missing values.
-    max_iter : int
-    tol : float
-        Stop when no mean or covariance changes by more than ``tol``.
-
-    Returns
-    -------
-    mean : ndarray (p,)
-    cov : ndarray (p, p)
-        ML covariance matrix (divisor n).
-    iterations : int
-    converged : bool
-
-    References
-    ----------
-    Little RJA, Rubin DB. Statistical analysis with missing data. 2nd ed. Wiley; 2002.
-
-    Examples
-    --------
-    >>> x = np.array([[1., 2.], [2., np.nan], [3., 5.], [4., 4.]])
-    >>> m, c, _, ok = em_moments(x)
-    >>> ok, round(float(m[0]), 3)
-    (True, 2.5)
-    """
-    x = np.asarray(x, dtype=float)
-    n, p = x.shape
-    obs = ~np.isnan(x)
-    mu = np.nanmean(x, axis=0)
-    xc = np.where(obs, x - mu, 0.0)
-    cnt = obs.T.astype(float) @ obs.astype(float)
-    sigma = (xc.T @ xc) / np.maximum(cnt, 1.0)
-    sigma = np.diag(np.diag(sigma))  # a diagonal start is always positive definite
-    patterns, inverse = np.unique(obs, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    groups = [(patterns[g], np.flatnonzero(inverse == g)) for g in range(len(patterns))]
-    converged = False
-    it = 0
-    for it in range(1, max_iter + 1):
-        t1 = np.zeros(p)
-        t2 = np.zeros((p, p))
-        for o, rows in groups:
-            m = ~o
-            xo = x[np.ix_(rows, o)]
-            if not m.any():
-                t1 += xo.sum(axis=0)
-                t2 += xo.T @ xo
-                continue
-            s_oo = sigma[np.ix_(o, o)]
-            s_mo = sigma[np.ix_(m, o)]
-            beta = np.linalg.solve(s_oo, s_mo.T).T  # (m x o) regression of missing on observed
-            xm = mu[m] + (xo - mu[o]) @ beta.T
-            full = np.empty((len(rows), p))
-            full[:, o] = xo
-            full[:, m] = xm
-            t1 += full.sum(axis=0)
-            t2 += full.T @ full
-            t2[np.ix_(m, m)] += len(rows) * (sigma[np.ix_(m, m)] - beta @ s_mo.T)
-        new_mu = t1 / n
-        new_sigma = t2 / n - np.outer(new_mu, new_mu)
-        change = max(np.max(np.abs(new_mu - mu)), np.max(np.abs(new_sigma - sigma)))
-        mu, sigma = new_mu, (new_sigma + new_sigma.T) / 2
-        if change < tol:
-            converged = True
-            break
-    return mu, sigma, it, converged
-
-
-def moment_matched_data(mean: np.ndarray, cov: np.ndarray, n: int, columns, seed: int = 0) -> pd.DataFrame:
-    """Complete data whose means and ML covariance matrix (divisor n) equal ``mean`` and ``cov``.
-
-    An ML CFA depends on the data only through these moments and n, so fitting this table
-    is fitting the moments (the second stage of two-stage ML, Savalei & Bentler 2009).
-    """
-    rng = np.random.default_rng(seed)
-    a = rng.standard_normal((n, len(mean)))
-    a -= a.mean(axis=0)
-    q, _ = np.linalg.qr(a)  # orthonormal columns, each orthogonal to the constant
-    chol = np.linalg.cholesky(cov)
-    z = math.sqrt(n) * q @ chol.T
-    return pd.DataFrame(z + mean, columns=list(columns))
-
-
 def _fmt(v, digits: int = 2) -> str:
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "n/a"
@@ -693,26 +601,21 @@ def _cfa_section(x: pd.DataFrame, model, settings, n_mi: int = 10) -> Section:
     try:
         if mode == "listwise":
             fitdata = data.dropna()
-            notes.append(f"ML CFA (lavaan defaults: marker loadings, mean structure) on the {n_complete} "
+            notes.append(f"ML CFA (lavaan's cfa() defaults: marker loadings, no mean structure) on the {n_complete} "
                          f"complete cases of {n} respondents (listwise deletion).")
         elif mode == "fiml":
             fitdata = data
             notes.append(f"Full-information ML CFA (lavaan missing = 'ml') on all {n} respondents with at least "
                          f"one answer.")
         else:
-            mu, cov, iters, ok = em_moments(data.to_numpy(dtype=float))
-            if not ok:
-                notes.append(f"The EM estimate of the item means and covariances stopped after {iters} "
-                             f"iterations without converging.")
-            fitdata = moment_matched_data(mu, cov, n, items, seed=settings["seed"])
+            fitdata = data
             notes.append(
-                f"Only {n_complete} of {n} respondents answered every item, so listwise deletion would "
-                f"discard most of the data. Two-stage ML instead: the item means and covariances were "
-                f"estimated by EM from all {n} respondents (the saturated model of lavaan's missing = 'ml'), "
-                f"and the CFA was fitted to them with N = {n}. Estimates are consistent when data are missing "
-                f"at random; chi-square and standard errors treat the EM moments as complete data and are "
-                f"somewhat optimistic (Savalei & Bentler 2009).")
-        res = cfa(fitdata, model, missing="fiml") if mode == "fiml" else cfa(fitdata, model)
+                f"Only {n_complete} of {n} respondents answered every item. Two-stage ML instead of listwise "
+                f"deletion (lavaan missing = 'two.stage'): the item means and covariances were estimated by EM "
+                f"from all {n} respondents, the CFA was fitted to them, and the standard errors and the "
+                f"scaled chi-square account for the missing data (Savalei & Bentler 2009).")
+        method = {"listwise": "listwise", "fiml": "fiml"}.get(mode, "two.stage")
+        res = cfa(fitdata, model, missing=method)
     except _DATA_ERRORS as exc:
         return Section("not computed", tuple(notes + [_fail_note("The CFA", exc)]), {},
                        {"missing": mode, "n": n, "n_complete": n_complete})
@@ -755,7 +658,8 @@ def _invariance_fits(d: pd.DataFrame, model, group: str) -> tuple[pd.DataFrame, 
     """
     from acap.factor.cfa import invariance_fits, invariance_table
 
-    fits = invariance_fits(d, model, group)
+    items = [i for its in model.values() for i in its]
+    fits = invariance_fits(d, model, group, missing="two.stage" if d[items].isna().any().any() else "listwise")
     problems = [f"{name}: {p[0].lower()}{p[1:].rstrip('.')}"
                 for name, res in fits.items() for p in _cfa_diagnostics(res)]
     tab = invariance_table(fits)
@@ -772,9 +676,9 @@ def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group,
         # organisations as groups: the small-cell rule applies to their names and sizes too
         min_group_n = max(min_group_n, min_n)
     total_n = g.value_counts()
-    notes = [f"Configural, metric and scalar models per scale across {group.replace('_', ' ')}s, by ML on "
-             f"each scale's complete cases (lavaan group.equal); groups with fewer than {min_group_n} complete "
-             f"cases on a scale are left out. A level holds when CFI drops by no more than .01 from the level "
+    notes = [f"Configural, metric and scalar models per scale across {group.replace('_', ' ')}s, by ML "
+             f"(two-stage ML when answers are missing, lavaan missing = 'two.stage'; lavaan group.equal); groups "
+             f"with fewer than {min_group_n} respondents answering a scale are left out. A level holds when CFI drops by no more than .01 from the level "
              f"below ({THRESHOLDS['delta_cfi']['source']})."]
     rows, fits = [], {}
     dropped_any = {}
@@ -783,7 +687,8 @@ def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group,
             rows.append(dict(scale=f, groups="", n=0, level="not tested",
                              note="fewer than 3 items"))
             continue
-        d = pd.concat([x[its], g.rename("_group")], axis=1).dropna()
+        d = pd.concat([x[its], g.rename("_group")], axis=1)
+        d = d[d["_group"].notna() & d[its].notna().any(axis=1)]
         counts = d["_group"].value_counts()
         keep = counts[counts >= min_group_n].index
         dropped = counts[counts < min_group_n]
@@ -793,7 +698,7 @@ def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group,
         d["_group"] = d["_group"].astype(str)
         if len(keep) < 2:
             rows.append(dict(scale=f, groups=", ".join(map(str, keep)), n=len(d), level="not tested",
-                             note=f"fewer than two groups with {min_group_n}+ complete cases"))
+                             note=f"fewer than two groups with {min_group_n}+ respondents"))
             continue
         try:
             tab, problems = _invariance_fits(d, {f: its}, "_group")
@@ -824,7 +729,7 @@ def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group,
         if hidden:
             parts.append(f"{len(hidden)} organisation{'s' if len(hidden) != 1 else ''} with fewer than {min_n} "
                          f"respondents (not named)")
-        notes.append("Left out for too few complete cases: " + "; ".join(parts) + ".")
+        notes.append("Left out for too few respondents: " + "; ".join(parts) + ".")
     summary = pd.DataFrame(rows).set_index("scale")
     tables = {"summary": summary}
     if fits:
@@ -1035,12 +940,12 @@ def validation_report(data, bank=None, model=None, group: str = "role_group", se
     group : str, default "role_group"
         Background column whose groups the invariance tests compare (``role_group`` or ``role``).
     seed : int, default 2024
-        Non-negative seed of parallel analysis, the EFA rotation starts and the two-stage CFA's moment-matched
-        data; the report is identical for the same data, bank, model and settings (bar the date).
+        Non-negative seed of parallel analysis and the EFA rotation starts;
+        the report is identical for the same data, bank, model and settings (bar the date).
     n_iter : int, default 50
         Simulated data sets in parallel analysis.
     min_group_n : int, default 30
-        Smallest number of complete cases a role group needs on a scale to enter its invariance test.
+        Smallest number of respondents a role group needs on a scale to enter its invariance test.
     cfa_missing : {"auto", "listwise", "two-stage", "fiml"}, default "auto"
         How the CFA handles missing answers: ``"listwise"`` (lavaan's default), ``"two-stage"``
         (EM means and covariances, then ML), ``"fiml"`` (full-information ML, lavaan's
