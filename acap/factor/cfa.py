@@ -121,6 +121,11 @@ class CFAResult:
         mean residuals, with a mean structure) or ``"srmr_bentler_nomean"`` (covariance
         residuals only). Both are what lavaan's ``fitMeasures(fit, "srmr")`` reports for the
         same call.
+    estimator : str
+        ``"ML"`` or ``"WLSMV"`` (``ordered=True``).
+    thresholds : pandas.DataFrame or None
+        With ``ordered``: one row per threshold (index ``item|t1``, plus ``[group]``), columns
+        item, threshold, (group,) est, se.
     """
 
     fit: FitMeasures
@@ -134,6 +139,8 @@ class CFAResult:
     implied: Mapping[str, tuple[pd.DataFrame, pd.Series]] = field(repr=False)
     meanstructure: bool = True
     srmr_kind: str = "srmr_bentler"
+    estimator: str = "ML"
+    thresholds: pd.DataFrame | None = None
     _state: object = field(repr=False, compare=False, default=None)
 
     @cached_property
@@ -143,6 +150,9 @@ class CFAResult:
         Columns lhs, op, rhs, (group,) mi, epc, sepc_lv, sepc_all, sorted by mi descending;
         computed on first access from the expected information, as ``lavaan::modindices``.
         """
+        if self._state is None:
+            raise AcapInputError("modification indices are computed for ML fits only",
+                                 "modification_indices")
         with threadpool_limits(1):
             return _modification_indices(*self._state)
 
@@ -197,17 +207,7 @@ def _prepare(data, model, group, covariances, missing="listwise"):
     else:
         frame = frame.dropna()  # listwise deletion, as lavaan's default missing = "listwise"
     p = len(items)
-    if group is None:
-        parts = [("all", frame)]
-    else:
-        if isinstance(data[group].dtype, pd.CategoricalDtype):
-            labels = [c for c in data[group].cat.categories if (frame[group] == c).any()]
-        else:
-            labels = list(pd.unique(data[group].dropna()))  # order of appearance, as lavaan
-        parts = [(lab, frame[frame[group] == lab]) for lab in labels]
-        if len(parts) < 2:
-            raise AcapInputError("needs at least two groups with complete rows",
-                                 f"group {group!r}")
+    parts = _group_parts(data, frame, group)
     group_stats = []
     for lab, part in parts:
         n = len(part)
@@ -243,6 +243,20 @@ def _prepare(data, model, group, covariances, missing="listwise"):
     latent = {(j, k): model_spec.latent(factors[j], factors[k])
               for j in range(len(factors)) for k in range(j + 1)}
     return spec, factors, items, (loadings, latent), pairs, group_stats
+
+
+def _group_parts(data: pd.DataFrame, frame: pd.DataFrame, group) -> list:
+    """(label, rows) per group: order of first appearance, or category order (as lavaan)."""
+    if group is None:
+        return [("all", frame)]
+    if isinstance(data[group].dtype, pd.CategoricalDtype):
+        labels = [c for c in data[group].cat.categories if (frame[group] == c).any()]
+    else:
+        labels = list(pd.unique(data[group].dropna()))  # order of appearance, as lavaan
+    parts = [(lab, frame[frame[group] == lab]) for lab in labels]
+    if len(parts) < 2:
+        raise AcapInputError("needs at least two groups with complete rows", f"group {group!r}")
+    return parts
 
 
 def _fiml_stats(x: np.ndarray, label: str, items: list[str], where: str) -> GroupStats:
