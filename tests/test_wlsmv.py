@@ -83,3 +83,35 @@ def test_ordered_refusals(hs):
         cfa(hs, HS, ordered=["x1"])
     with pytest.raises(AcapInputError, match="ML fits only"):
         cfa(hs, HS, ordered=True).modification_indices
+
+
+# --- ordered invariance (lavaan group.equal, delta parameterization) ------------------------------
+@pytest.mark.parametrize("step, equal", [("configural", ()),
+                                         ("thresholds", ("thresholds", "loadings")),
+                                         ("intercepts", ("thresholds", "loadings", "intercepts"))])
+def test_two_group_wlsmv_matches_lavaan(sim, step, equal):
+    res = cfa(sim, SIM, ordered=True, group="org", group_equal=equal)
+    check_fit(res.fit, f"sim_wlsmv_{step}_fit.json", tol=TOL)
+    check_params(res.params, f"sim_wlsmv_{step}_params.csv", tol=TOL,
+                 cols=("est", "se", "std_all"))
+    assert list(res.thresholds.columns) == ["item", "threshold", "group", "est", "se"]
+
+
+def test_ordered_invariance_table_matches_lavtestlrt(sim):
+    from acap.factor import invariance
+
+    tab = invariance(sim, SIM, "org", ordered=True)
+    ref = pd.read_csv(FIX / "sim_wlsmv_lrt.csv")
+    assert list(tab.index) == ["configural", "thresholds", "intercepts"]
+    assert np.allclose(tab["chisq"], ref["chisq"], rtol=TOL)
+    assert tab.loc["thresholds", "delta_chisq"] == pytest.approx(ref["delta_chisq"][1], rel=TOL)
+    assert tab.loc["thresholds", "delta_pvalue"] == pytest.approx(ref["delta_pvalue"][1],
+                                                                  abs=TOL)
+    assert tab.loc["intercepts", "delta_df"] == 0  # lavaan 0.6 leaves y* intercepts at 0
+
+
+def test_groups_need_the_same_categories(sim):
+    bad = sim.copy()
+    bad.loc[bad["org"] == "icb", "q1"] = bad.loc[bad["org"] == "icb", "q1"].clip(upper=4)
+    with pytest.raises(AcapInputError, match="same observed categories"):
+        cfa(bad, SIM, ordered=True, group="org")

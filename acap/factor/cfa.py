@@ -150,7 +150,7 @@ class CFAResult:
         Columns lhs, op, rhs, (group,) mi, epc, sepc_lv, sepc_all, sorted by mi descending;
         computed on first access from the expected information, as ``lavaan::modindices``.
         """
-        if self._state is None:
+        if self._state is None or self.estimator != "ML":
             raise AcapInputError("modification indices are computed for ML fits only",
                                  "modification_indices")
         with threadpool_limits(1):
@@ -843,7 +843,7 @@ def modification_indices(result_or_data, model=None, *, minimum=0.0, **kwargs) -
     return out
 
 
-def invariance(data, model, group, *, missing="listwise") -> pd.DataFrame:
+def invariance(data, model, group, *, missing="listwise", ordered=False) -> pd.DataFrame:
     """Configural, metric and scalar measurement invariance across groups (ML, as lavaan).
 
     Fits the model with free parameters in every group (configural), with equal loadings
@@ -882,14 +882,20 @@ def invariance(data, model, group, *, missing="listwise") -> pd.DataFrame:
     >>> list(tab.index)
     ['configural', 'metric', 'scalar']
     """
-    return invariance_table(invariance_fits(data, model, group, missing=missing))
+    return invariance_table(invariance_fits(data, model, group, missing=missing,
+                                            ordered=ordered))
 
 
 #: The nested invariance models and the parameters each holds equal across groups.
 INVARIANCE_STEPS = {"configural": (), "metric": ("loadings",), "scalar": ("loadings", "intercepts")}
+#: The same for ordered items (WLSMV), as lavaan's group.equal for them: thresholds and
+#: loadings together, then intercepts too (which lavaan 0.6, in the delta parameterization,
+#: leaves as they are: the last model equals the one before, with a zero difference).
+ORDERED_INVARIANCE_STEPS = {"configural": (), "thresholds": ("thresholds", "loadings"),
+                            "intercepts": ("thresholds", "loadings", "intercepts")}
 
 
-def invariance_fits(data, model, group, *, missing="listwise") -> dict:
+def invariance_fits(data, model, group, *, missing="listwise", ordered=False) -> dict:
     """The configural, metric and scalar multi-group fits behind :func:`invariance`.
 
     Returns a dict name -> :class:`CFAResult`, so that a caller can read each fit's
@@ -897,23 +903,49 @@ def invariance_fits(data, model, group, *, missing="listwise") -> dict:
     """
     if group is None:
         raise AcapInputError("invariance needs a group column", "group")
+    if ordered:
+        from acap.factor.wlsmv import fit_ordinal
+        return {name: fit_ordinal(data, model, group=group, group_equal=eq, ordered=ordered)
+                for name, eq in ORDERED_INVARIANCE_STEPS.items()}
     return {name: _fit(data, model, group=group, group_equal=eq, missing=missing)
             for name, eq in INVARIANCE_STEPS.items()}
 
 
 def invariance_table(fits) -> pd.DataFrame:
-    """Fit of each nested model and the change from the previous one (see :func:`invariance`)."""
-    rows = {name: {k: res.fit[k] for k in ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower",
-                                           "rmsea_ci_upper", "srmr", "aic", "bic", "npar")}
-            for name, res in fits.items()}
+    """Fit of each nested model and the change from the previous one (see :func:`invariance`).
+
+    WLSMV fits (``ordered=True``) get the scaled columns too (chisq_scaled, cfi_scaled,
+    tli_scaled, rmsea_scaled), and their ``delta_chisq`` / ``delta_pvalue`` are lavaan's
+    ``lavTestLRT`` scaled-and-shifted difference test (Satorra 2000); ``delta_cfi`` and
+    ``delta_rmsea`` are then differences of the scaled indices.
+    """
+    names = list(fits)
+    ordinal = any(getattr(res, "estimator", "ML") == "WLSMV" for res in fits.values())
+    keys = (("chisq", "df", "pvalue", "chisq_scaled", "pvalue_scaled", "cfi", "tli",
+             "cfi_scaled", "tli_scaled", "rmsea", "rmsea_scaled", "srmr", "npar") if ordinal else
+            ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower",
+             "rmsea_ci_upper", "srmr", "aic", "bic", "npar"))
+    rows = {name: {k: res.fit[k] for k in keys} for name, res in fits.items()}
     tab = pd.DataFrame.from_dict(rows, orient="index")
-    d_chisq = tab["chisq"].diff()
-    d_df = tab["df"].diff()
-    tab["delta_chisq"] = d_chisq
-    tab["delta_df"] = d_df
-    tab["delta_pvalue"] = [float("nan") if not np.isfinite(c) else
-                           float(stats.chi2.sf(max(c, 0.0), d)) for c, d in zip(d_chisq, d_df)]
-    tab["delta_cfi"] = tab["cfi"].diff()
-    tab["delta_rmsea"] = tab["rmsea"].diff()
+    if ordinal:
+        from acap.factor.wlsmv import scaled_difference
+
+        diffs = [(float("nan"),) * 3] + [scaled_difference(fits[a], fits[b])
+                                         for a, b in zip(names, names[1:])]
+        tab["delta_chisq"] = [d[0] for d in diffs]
+        tab["delta_df"] = tab["df"].diff()
+        tab["delta_pvalue"] = [d[2] for d in diffs]
+        tab["delta_cfi"] = tab["cfi_scaled"].diff()
+        tab["delta_rmsea"] = tab["rmsea_scaled"].diff()
+    else:
+        d_chisq = tab["chisq"].diff()
+        d_df = tab["df"].diff()
+        tab["delta_chisq"] = d_chisq
+        tab["delta_df"] = d_df
+        tab["delta_pvalue"] = [float("nan") if not np.isfinite(c) else
+                               float(stats.chi2.sf(max(c, 0.0), d))
+                               for c, d in zip(d_chisq, d_df)]
+        tab["delta_cfi"] = tab["cfi"].diff()
+        tab["delta_rmsea"] = tab["rmsea"].diff()
     tab.index.name = "model"
     return tab

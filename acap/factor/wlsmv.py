@@ -514,9 +514,11 @@ def fit_ordinal(data, model, *, group=None, group_equal=(), covariances=(), orde
                       stacklevel=3)
     deltas = [mdl.jacobian(x, g) for g in range(g_n)]
     parts, e_inv = _test(mdl, x, stats_, weights, frac, n, deltas)
-    # lavaan's categorical statistics count N - 1 (chi-square, standard errors, RMSEA)
-    vcov = sandwich(parts, e_inv, n - 1)
-    chisq = (n - 1) * fval
+    # lavaan's conventions for these estimators (measured against it): the chi-square is
+    # (N - G) F and the standard errors divide by N - G, G the number of groups
+    nfac = n - g_n
+    vcov = sandwich(parts, e_inv, nfac)
+    chisq = nfac * fval
     tr1, tr2 = ugamma_traces(parts, e_inv, second=True)
     if df > 0:
         a = math.sqrt(df / tr2)
@@ -530,7 +532,7 @@ def fit_ordinal(data, model, *, group=None, group_equal=(), covariances=(), orde
     nth_all = [st.nth for st in stats_]
     for g, st in enumerate(stats_):
         nc = len(st.s) - st.nth
-        base += (n - 1) * frac[g] * float(np.sum(weights[g][st.nth:] * st.s[st.nth:] ** 2))
+        base += nfac * frac[g] * float(np.sum(weights[g][st.nth:] * st.s[st.nth:] ** 2))
         d = np.zeros((len(st.s), sum(nth_all)))
         off = sum(nth_all[:g])
         d[np.arange(st.nth), off + np.arange(st.nth)] = 1.0
@@ -547,8 +549,9 @@ def fit_ordinal(data, model, *, group=None, group_equal=(), covariances=(), orde
     cfi_s, tli_s = _incremental(chisq_s, df, base_s, base_df)
 
     def rmsea(t):
-        # lavaan divides by N - 1 (not N) for estimators other than normal-theory ML
-        return math.sqrt(max((t - df) / ((n - 1) * df), 0.0)) * math.sqrt(g_n) if df > 0 else 0.0
+        # as the chi-square, N - G (N - 1 with one group: lavaan's value; not checked for
+        # several groups, where the test data fit too well for RMSEA to leave 0)
+        return math.sqrt(max((t - df) / (nfac * df), 0.0)) * math.sqrt(g_n) if df > 0 else 0.0
 
     srmr = 0.0
     for g, st in enumerate(stats_):
@@ -565,10 +568,12 @@ def fit_ordinal(data, model, *, group=None, group_equal=(), covariances=(), orde
         baseline_chisq=base, baseline_df=base_df, baseline_chisq_scaled=base_s,
         cfi=cfi, tli=tli, cfi_scaled=cfi_s, tli_scaled=tli_s, rmsea=rmsea(chisq),
         rmsea_scaled=rmsea(chisq_s), srmr=srmr))
-    return _result(mdl, x, vcov, fit, converged, iters)
+    return _result(mdl, x, vcov, fit, converged, iters,
+                   state=("wlsmv", deltas, [np.diag(w) for w in weights],
+                          [st.gamma for st in stats_], frac))
 
 
-def _result(mdl, x, vcov, fit, converged, iters):
+def _result(mdl, x, vcov, fit, converged, iters, state=None):
     from acap.factor.cfa import CFAResult
 
     se_free = np.sqrt(np.clip(np.diag(vcov), 0, None))
@@ -601,6 +606,8 @@ def _result(mdl, x, vcov, fit, converged, iters):
                 std_lv, std_all = est, est / sd_ov[r]
             elif rec.kind == "alpha":
                 std_lv = std_all = est / sd_lv[r] if sd_lv[r] > 0 else float("nan")
+            elif rec.kind == "delta":
+                std_lv, std_all = est, 1.0
             else:
                 std_lv = std_all = est
             rows.append((rec.lhs, rec.op, rec.rhs, g + 1, rec.kind, est, se, std_lv, std_all))
@@ -641,4 +648,40 @@ def _result(mdl, x, vcov, fit, converged, iters):
                             & (mdl.table["lhs"] == f)]["rhs"]) for f in mdl.factors])},
         groups=labels, nobs={st.label: st.n for st in mdl.stats}, converged=converged,
         iterations=iters, implied=implied, meanstructure=False, srmr_kind="srmr_bentler_nomean",
-        estimator="WLSMV", thresholds=th)
+        estimator="WLSMV", thresholds=th, _state=state)
+
+
+def scaled_difference(m1, m0) -> tuple[float, float, float]:
+    """Scaled-and-shifted chi-square difference of nested WLSMV fits (m0 more restricted).
+
+    lavaan's ``lavTestLRT`` default for these fits (method "satorra.2000" with
+    ``scaled.shifted = TRUE``, A by the "delta" method): with Pi the stacked Jacobian of m1,
+    P = Pi' W Pi its information and A spanning the constraints that turn m1 into m0,
+    ``U = W Pi P^-1 A' (A P^-1 A')^- A P^-1 Pi' W``; ``a = sqrt(m / tr((U Gamma)^2))`` and
+    ``T = a (T0 - T1) + m - a tr(U Gamma)``. Returns (T, m, p-value).
+    """
+    from scipy import linalg
+
+    t1, r1 = m1.fit["chisq"], m1.fit["df"]
+    t0, r0 = m0.fit["chisq"], m0.fit["df"]
+    m = r0 - r1
+    if m == 0:
+        return t0 - t1, 0.0, float("nan")
+    _, d1, w1, gam, frac = m1._state
+    _, d0, _, _, _ = m0._state
+    pi1, pi0 = np.vstack(d1), np.vstack(d0)
+    h = np.linalg.pinv(pi1) @ pi0
+    a_mat = linalg.null_space(h.T).T
+    p_mat = sum(f * d.T @ w @ d for d, w, f in zip(d1, w1, frac))
+    p_inv = np.linalg.inv(p_mat)
+    apa = a_mat @ p_inv @ a_mat.T
+    mid = p_inv @ a_mat.T @ np.linalg.pinv(apa) @ a_mat @ p_inv
+    tr1 = sum(f * np.trace(w @ g @ w @ d @ mid @ d.T) for d, w, g, f in zip(d1, w1, gam, frac))
+    v_all = linalg.block_diag(*w1)
+    g_all = linalg.block_diag(*[f * g for g, f in zip(gam, frac)])
+    u_all = v_all @ pi1 @ mid @ pi1.T @ v_all
+    ug = u_all @ g_all
+    tr2 = float(np.trace(ug @ ug))
+    a = math.sqrt(m / tr2)
+    stat = (t0 - t1) * a + m - a * tr1
+    return stat, float(m), float(stats.chi2.sf(stat, m))
