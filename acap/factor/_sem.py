@@ -192,6 +192,26 @@ def em_h1(patterns: list[Pattern], p: int, n: int, tol: float = 1e-11, max_iter:
     return mu, sigma
 
 
+class FreeIndex:
+    """Hands out parameter indices: -1 for a fixed value, a new index for a free one, the same
+    index again for a free one whose key was seen before (an equality constraint)."""
+
+    def __init__(self):
+        self.count = 0
+        self._shared: dict[tuple, int] = {}
+
+    def __call__(self, free: bool, key: tuple | None = None) -> int:
+        if not free:
+            return -1
+        if key is not None and key in self._shared:
+            return self._shared[key]
+        idx = self.count
+        self.count += 1
+        if key is not None:
+            self._shared[key] = idx
+        return idx
+
+
 def build_table(factors, items, loadings, ngroups, equal_loadings=False,
                 equal_intercepts=False, residual_covs=()):
     """Long parameter table in lavaan's order for ``cfa(..., meanstructure=TRUE)``.
@@ -213,22 +233,11 @@ def build_table(factors, items, loadings, ngroups, equal_loadings=False,
         loads = [(j, i, first[j] != i, 0.0 if first[j] != i else 1.0) for j, i in loadings]
         latent = {}
     rows = []
-    nfree = 0
-    shared: dict[tuple, int] = {}
+    index = FreeIndex()
 
     def add(g, kind, r, c, lhs, op, rhs, free, value, share_key=None):
-        nonlocal nfree
-        idx = -1
-        if free:
-            if share_key is not None and share_key in shared:
-                idx = shared[share_key]
-            else:
-                idx = nfree
-                nfree += 1
-                if share_key is not None:
-                    shared[share_key] = idx
         rows.append(dict(lhs=lhs, op=op, rhs=rhs, group=g, kind=kind, row=r, col=c,
-                         free=idx, value=value))
+                         free=index(free, share_key), value=value))
 
     for g in range(ngroups):
         for j, i, free, value in loads:
@@ -251,7 +260,7 @@ def build_table(factors, items, loadings, ngroups, equal_loadings=False,
         for j in range(m):
             add(g, "alpha", j, 0, factors[j], "~1", "", equal_intercepts and g > 0, 0.0)
     table = pd.DataFrame(rows)
-    table.attrs["nfree"] = nfree
+    table.attrs["nfree"] = index.count
     return table
 
 

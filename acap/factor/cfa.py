@@ -160,7 +160,9 @@ class CFAResult:
 # ---------------------------------------------------------------------------------------
 # input checking and sufficient statistics
 # ---------------------------------------------------------------------------------------
-def _prepare(data, model, group, covariances, missing="listwise"):
+def _checked_input(data, model, group, covariances):
+    """The data as a DataFrame, the parsed model, its items and residual-covariance index
+    pairs, after checking that every item and the group are columns (shared with WLSMV)."""
     if not isinstance(data, pd.DataFrame):
         try:
             data = pd.DataFrame(data)
@@ -194,6 +196,12 @@ def _prepare(data, model, group, covariances, missing="listwise"):
                                  f"group {group!r}")
         if group in items:
             raise AcapInputError("the group column cannot also be an item", f"group {group!r}")
+    return data, model_spec, spec, factors, items, pairs
+
+
+def _prepare(data, model, group, covariances, missing="listwise"):
+    data, model_spec, spec, factors, items, pairs = _checked_input(data, model, group,
+                                                                   covariances)
     # The group column stays as it is; the item columns get the common item-table rules. Row
     # counts are checked per group below (they need items + 1 usable rows, not just 2).
     frame = numeric_items(data[items], "data", min_items=1, min_rows=0)

@@ -33,6 +33,7 @@ from scipy import optimize, stats
 from scipy.special import ndtr, ndtri
 
 from acap.errors import AcapInputError
+from acap.factor._sem import FreeIndex
 from acap.factor._robust import RobustParts, sandwich, ugamma_traces
 from acap.factor.polychoric import bvn_cdf
 from acap.factor.syntax import parse_model
@@ -248,21 +249,10 @@ class _Model:
         eq_th = "thresholds" in group_equal
         eq_load = "loadings" in group_equal
         rows = []  # (group, kind, r, c, lhs, op, rhs, free index or -1, fixed value)
-        nfree = 0
-        shared = {}
+        index = FreeIndex()
 
         def add(g, kind, r, c, lhs, op, rhs, free, value, key=None):
-            nonlocal nfree
-            idx = -1
-            if free:
-                if key is not None and key in shared:
-                    idx = shared[key]
-                else:
-                    idx = nfree
-                    nfree += 1
-                    if key is not None:
-                        shared[key] = idx
-            rows.append((g, kind, r, c, lhs, op, rhs, idx, value))
+            rows.append((g, kind, r, c, lhs, op, rhs, index(free, key), value))
 
         for g in range(g_n):
             for j, f in enumerate(factors):
@@ -295,7 +285,7 @@ class _Model:
                 add(g, "alpha", j, 0, factors[j], "~1", "", eq_th and g > 0, 0.0)
         self.table = pd.DataFrame(rows, columns=["group", "kind", "row", "col", "lhs", "op",
                                                  "rhs", "free", "value"])
-        self.nfree = nfree
+        self.nfree = index.count
         self._by_group = [self.table[self.table["group"] == g] for g in range(g_n)]
 
     def matrices(self, x, g):
@@ -408,38 +398,9 @@ _GROUP_EQUAL = ("thresholds", "loadings", "intercepts")
 
 
 def _prepare(data, model, group, covariances):
-    from acap.factor.cfa import _group_parts  # one rule for group order
+    from acap.factor.cfa import _checked_input, _group_parts  # one rule for both estimators
 
-    if not isinstance(data, pd.DataFrame):
-        try:
-            data = pd.DataFrame(data)
-        except Exception as exc:  # noqa: BLE001 - report any conversion failure the same way
-            raise AcapInputError(f"data must be a table of item responses ({exc})", "data")
-    spec = parse_model(model)
-    items = list(spec.items)
-    factors = list(spec.factors)
-    for f in factors:
-        for i in spec.factors[f]:
-            if i not in data.columns:
-                raise AcapInputError(f"item {i!r} of factor {f!r} is not a column of the data",
-                                     f"model, item {i!r}")
-    pairs = []
-    for a, b in tuple(spec.covariances) + tuple(covariances or ()):
-        for i in (a, b):
-            if i not in items:
-                raise AcapInputError(f"item {i!r} is not an item of the model",
-                                     f"covariances, {(a, b)!r}")
-        ia, ib = items.index(a), items.index(b)
-        if (ia, ib) in pairs or (ib, ia) in pairs or ia == ib:
-            raise AcapInputError("residual covariance listed twice or of an item with itself",
-                                 f"covariances, {(a, b)!r}")
-        pairs.append((ia, ib))
-    if group is not None:
-        if group not in data.columns:
-            raise AcapInputError(f"group column {group!r} is not a column of the data",
-                                 f"group {group!r}")
-        if group in items:
-            raise AcapInputError("the group column cannot also be an item", f"group {group!r}")
+    data, spec, _, factors, items, pairs = _checked_input(data, model, group, covariances)
     frame = numeric_items(data[items], "data", min_items=1, min_rows=0)
     if group is not None:
         frame[group] = data[group]
