@@ -162,6 +162,12 @@ def _lavaan_factors(text: str, where: str) -> tuple[dict, list]:
     return {str(f): list(v) for f, v in dict(factors).items()}, covs
 
 
+def lavaan_text(source) -> str | None:
+    """The lavaan model syntax of ``source`` (text or file), or None for a YAML/JSON/mapping model."""
+    raw, _ = _read_source(source)
+    return raw if isinstance(raw, str) else None
+
+
 def load_model(source, known: Iterable[str] | None = None, *, what: str = "column") -> dict[str, list[str]]:
     """Read and check a measurement model: YAML or JSON ``{factor: [items]}`` or lavaan syntax.
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import math
 import os
 import platform
 from collections.abc import Mapping
@@ -284,97 +283,6 @@ def _fail_note(what: str, exc: Exception) -> str:
 
 
 # ---- statistics helpers ----------------------------------------------------------------------
-
-def em_moments(x: np.ndarray, max_iter: int = 1000, tol: float = 1e-9) -> tuple[np.ndarray, np.ndarray, int, bool]:
-    """Maximum-likelihood means and covariances of incomplete multivariate-normal data by EM.
-
-    The saturated model that lavaan's ``missing = "ml"`` estimates as its h1 (Little & Rubin
-    2002, ch. 11). Rows with no observed value must be removed first.
-
-    Parameters
-    ----------
-    x : ndarray (n, p)
-        Data with NaN for missing values.
-    max_iter : int
-    tol : float
-        Stop when no mean or covariance changes by more than ``tol``.
-
-    Returns
-    -------
-    mean : ndarray (p,)
-    cov : ndarray (p, p)
-        ML covariance matrix (divisor n).
-    iterations : int
-    converged : bool
-
-    References
-    ----------
-    Little RJA, Rubin DB. Statistical analysis with missing data. 2nd ed. Wiley; 2002.
-
-    Examples
-    --------
-    >>> x = np.array([[1., 2.], [2., np.nan], [3., 5.], [4., 4.]])
-    >>> m, c, _, ok = em_moments(x)
-    >>> ok, round(float(m[0]), 3)
-    (True, 2.5)
-    """
-    x = np.asarray(x, dtype=float)
-    n, p = x.shape
-    obs = ~np.isnan(x)
-    mu = np.nanmean(x, axis=0)
-    xc = np.where(obs, x - mu, 0.0)
-    cnt = obs.T.astype(float) @ obs.astype(float)
-    sigma = (xc.T @ xc) / np.maximum(cnt, 1.0)
-    sigma = np.diag(np.diag(sigma))  # a diagonal start is always positive definite
-    patterns, inverse = np.unique(obs, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    groups = [(patterns[g], np.flatnonzero(inverse == g)) for g in range(len(patterns))]
-    converged = False
-    it = 0
-    for it in range(1, max_iter + 1):
-        t1 = np.zeros(p)
-        t2 = np.zeros((p, p))
-        for o, rows in groups:
-            m = ~o
-            xo = x[np.ix_(rows, o)]
-            if not m.any():
-                t1 += xo.sum(axis=0)
-                t2 += xo.T @ xo
-                continue
-            s_oo = sigma[np.ix_(o, o)]
-            s_mo = sigma[np.ix_(m, o)]
-            beta = np.linalg.solve(s_oo, s_mo.T).T  # (m x o) regression of missing on observed
-            xm = mu[m] + (xo - mu[o]) @ beta.T
-            full = np.empty((len(rows), p))
-            full[:, o] = xo
-            full[:, m] = xm
-            t1 += full.sum(axis=0)
-            t2 += full.T @ full
-            t2[np.ix_(m, m)] += len(rows) * (sigma[np.ix_(m, m)] - beta @ s_mo.T)
-        new_mu = t1 / n
-        new_sigma = t2 / n - np.outer(new_mu, new_mu)
-        change = max(np.max(np.abs(new_mu - mu)), np.max(np.abs(new_sigma - sigma)))
-        mu, sigma = new_mu, (new_sigma + new_sigma.T) / 2
-        if change < tol:
-            converged = True
-            break
-    return mu, sigma, it, converged
-
-
-def moment_matched_data(mean: np.ndarray, cov: np.ndarray, n: int, columns, seed: int = 0) -> pd.DataFrame:
-    """Complete data whose means and ML covariance matrix (divisor n) equal ``mean`` and ``cov``.
-
-    An ML CFA depends on the data only through these moments and n, so fitting this table
-    is fitting the moments (the second stage of two-stage ML, Savalei & Bentler 2009).
-    """
-    rng = np.random.default_rng(seed)
-    a = rng.standard_normal((n, len(mean)))
-    a -= a.mean(axis=0)
-    q, _ = np.linalg.qr(a)  # orthonormal columns, each orthogonal to the constant
-    chol = np.linalg.cholesky(cov)
-    z = math.sqrt(n) * q @ chol.T
-    return pd.DataFrame(z + mean, columns=list(columns))
-
 
 def _fmt(v, digits: int = 2) -> str:
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
@@ -647,34 +555,29 @@ def _cfa_section(x: pd.DataFrame, model, settings, n_mi: int = 10) -> Section:
     try:
         if mode == "listwise":
             fitdata = data.dropna()
-            notes.append(f"ML CFA (lavaan's defaults: marker loadings) on the {n_complete} complete cases of {n} "
-                         f"respondents (listwise deletion).")
+            notes.append(f"ML CFA (lavaan's cfa() defaults: marker loadings, no mean structure) on the {n_complete} "
+                         f"complete cases of {n} respondents (listwise deletion).")
         elif mode == "fiml":
             fitdata = data
             notes.append(f"Full-information ML CFA (lavaan missing = 'ml') on all {n} respondents with at least "
                          f"one answer.")
         else:
-            mu, cov, iters, ok = em_moments(data.to_numpy(dtype=float))
-            if not ok:
-                notes.append(f"The EM estimate of the item means and covariances stopped after {iters} "
-                             f"iterations without converging.")
-            fitdata = moment_matched_data(mu, cov, n, items, seed=settings["seed"])
+            fitdata = data
             lost = 1 - n_complete / n
             why = (f"Only {n_complete} of {n} respondents answered every item, so listwise deletion would discard "
                    f"{'most' if lost > 0.5 else 'some'} of the data ({lost:.0%}). "
                    if settings["cfa_missing"] == "auto" else "")
             notes.append(
-                f"{why}Two-stage ML: the item means and covariances were estimated by EM from all {n} respondents "
-                f"(the saturated model of lavaan's missing = 'ml'), and the CFA was fitted to them with N = {n}. "
-                f"Estimates are consistent when data are missing at random; chi-square and standard errors treat "
-                f"the EM moments as complete data and are somewhat optimistic (Savalei & Bentler 2009).")
+                f"{why}Two-stage ML (lavaan missing = 'two.stage'): the item means and covariances were estimated "
+                f"by EM from all {n} respondents, the CFA was fitted to them, and the standard errors and the "
+                f"scaled chi-square account for the missing data (Savalei & Bentler 2009).")
         if settings.get("ordinal"):
             notes.append("Items treated as ordered categories: WLSMV (polychoric correlations and thresholds, "
                          "diagonally weighted least squares, scaled chi-square), as lavaan's ordered = TRUE.")
-        kw = {"missing": "fiml"} if mode == "fiml" else {}
-        if settings.get("ordinal"):
-            kw["ordered"] = True
-        res = cfa(fitdata, model, **kw)
+        method = {"listwise": "listwise", "fiml": "fiml"}.get(mode, "two.stage")
+        kw = {"ordered": True} if settings.get("ordinal") else {}
+        # lavaan syntax goes to the CFA as written (residual covariances, fixed values included)
+        res = cfa(fitdata, settings.get("model_syntax") or model, missing=method, **kw)
     except _DATA_ERRORS as exc:
         return Section("not computed", tuple(notes + [_fail_note("The CFA", exc)]), {},
                        {"missing": mode, "n": n, "n_complete": n_complete})
@@ -724,7 +627,8 @@ def _invariance_fits(d: pd.DataFrame, model, group: str) -> tuple[pd.DataFrame, 
     """
     from acap.factor.cfa import invariance_fits, invariance_table
 
-    fits = invariance_fits(d, model, group)
+    items = [i for its in model.values() for i in its]
+    fits = invariance_fits(d, model, group, missing="two.stage" if d[items].isna().any().any() else "listwise")
     problems = [f"{name}: {p[0].lower()}{p[1:].rstrip('.')}"
                 for name, res in fits.items() for p in _cfa_diagnostics(res)]
     tab = invariance_table(fits)
@@ -743,9 +647,9 @@ def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group,
         # organisations as groups: the small-cell rule applies to their names and sizes too
         min_group_n = max(min_group_n, min_n)
     total_n = g.value_counts()
-    notes = [f"Configural, metric and scalar models per scale across {group.replace('_', ' ')}s, by ML on "
-             f"each scale's complete cases (lavaan group.equal); groups with fewer than {min_group_n} complete "
-             f"cases on a scale are left out. A level holds when CFI drops by no more than .01 from the level "
+    notes = [f"Configural, metric and scalar models per scale across {group.replace('_', ' ')}s, by ML "
+             f"(two-stage ML when answers are missing, lavaan missing = 'two.stage'; lavaan group.equal); groups "
+             f"with fewer than {min_group_n} respondents answering a scale are left out. A level holds when CFI drops by no more than .01 from the level "
              f"below ({THRESHOLDS['delta_cfi']['source']})."]
     rows, fits = [], {}
     dropped_any = {}
@@ -754,7 +658,8 @@ def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group,
             rows.append(dict(scale=f, groups="", n=0, level="not tested",
                              note="fewer than 3 items"))
             continue
-        d = pd.concat([x[its], g.rename("_group")], axis=1).dropna()
+        d = pd.concat([x[its], g.rename("_group")], axis=1)
+        d = d[d["_group"].notna() & d[its].notna().any(axis=1)]
         counts = d["_group"].value_counts()
         keep = counts[counts >= min_group_n].index
         dropped = counts[counts < min_group_n]
@@ -764,7 +669,7 @@ def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group,
         d["_group"] = d["_group"].astype(str)
         if len(keep) < 2:
             rows.append(dict(scale=f, groups=", ".join(map(str, keep)), n=len(d), level="not tested",
-                             note=f"fewer than two groups with {min_group_n}+ complete cases"))
+                             note=f"fewer than two groups with {min_group_n}+ respondents"))
             continue
         try:
             tab, problems = _invariance_fits(d, {f: its}, "_group")
@@ -795,7 +700,7 @@ def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group,
         if hidden:
             parts.append(f"{len(hidden)} organisation{'s' if len(hidden) != 1 else ''} with fewer than {min_n} "
                          f"respondents (not named)")
-        notes.append("Left out for too few complete cases: " + "; ".join(parts) + ".")
+        notes.append("Left out for too few respondents: " + "; ".join(parts) + ".")
     summary = pd.DataFrame(rows).set_index("scale")
     tables = {"summary": summary}
     if fits:
@@ -1070,16 +975,16 @@ def validation_report(data, bank=None, model=None, group=_DEFAULT, seed: int = 2
         Column whose groups the invariance tests compare: ``role_group`` for acap responses;
         none (no invariance) for other items unless given.
     seed : int, default 2024
-        Non-negative seed of parallel analysis, the EFA rotation starts and the two-stage CFA;
-        the report is identical for the same data, model and settings (bar the date).
+        Non-negative seed of parallel analysis and the EFA rotation starts; the report is
+        identical for the same data, model and settings (bar the date).
     n_iter : int, default 50
         Simulated data sets in parallel analysis.
     min_group_n : int, default 30
-        Smallest number of complete cases a group needs on a scale to enter its invariance test.
+        Smallest number of respondents a group needs on a scale to enter its invariance test.
     cfa_missing : {"auto", "listwise", "two.stage", "fiml"}, default "auto"
         How the CFA treats missing answers: listwise deletion (lavaan's default), two-stage ML
-        (EM moments, then ML), full-information ML (lavaan ``missing = "ml"``), or ``"auto"``:
-        listwise when at least 90% of respondents are complete, otherwise two-stage.
+        (lavaan ``missing = "two.stage"``), full-information ML (lavaan ``missing = "ml"``), or
+        ``"auto"``: listwise when at least 90% of respondents are complete, otherwise two-stage.
     min_share : float, default 2/3
         Share of a scale's items needed for a scale score (as scoring).
     n_modification_indices : int, default 10
@@ -1143,6 +1048,7 @@ def validation_report(data, bank=None, model=None, group=_DEFAULT, seed: int = 2
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise AcapInputError(f"must be a whole number of at least 0, got {seed!r}", "seed")
     bank_path = None
+    model_arg = model
     if bank is not None and not isinstance(bank, Bank):
         bank_path = bank
         bank = load_bank(bank)
@@ -1203,11 +1109,14 @@ def validation_report(data, bank=None, model=None, group=_DEFAULT, seed: int = 2
         cols = [c for c in d.background.columns if c != "years_in_role"]
         raise AcapInputError(f"unknown group column {group!r}" + (f"; use one of {', '.join(cols)}" if cols else ""),
                              "group")
+    from acap.itemtable import lavaan_text
+
+    syntax = lavaan_text(model_arg) if model_arg is not None and not isinstance(model_arg, Mapping) else None
     labels = d.labels
     settings = dict(seed=int(seed), n_iter=int(n_iter), min_group_n=int(min_group_n), cfa_missing=cfa_missing,
                     min_share=float(min_share), group=group, organisation=org_col, model=model_source,
                     n_modification_indices=int(n_modification_indices), min_n=int(min_n),
-                    n_factors=n_factors, ordinal=bool(ordinal),
+                    n_factors=n_factors, ordinal=bool(ordinal), model_syntax=syntax,
                     efa="minres extraction, oblimin rotation", missing=(
                         "don't know and skipped are missing" if d.has_dont_know else "blank cells are missing")
                     + "; pairwise correlations for alpha, KMO, parallel analysis, MAP and EFA")
