@@ -46,7 +46,7 @@ _HEADERS = {
     "n_items_low_r": f"Items with r < {cut_text('item_rest')}", "pct_floor": "Floor %", "pct_ceiling": "Ceiling %",
     "min_cfa_std_loading": "Lowest CFA loading (std)", "rwg_j_median": "rwg(j) median", "rwg_j_min": "rwg(j) min",
     "pct_orgs_rwg_ok": f"Organisations rwg(j) >= {cut_text('rwg_j')} %", "icc1": "ICC(1)", "icc2": "ICC(2)", "icc_F": "F",
-    "icc_p": "p", "k": "Mean group size", "n_organisations": "Organisations", "invariance": "Invariance (roles)",
+    "icc_p": "p", "k": "Mean group size", "n_organisations": "Organisations", "invariance": "Invariance",
     "reliability": "Reliability", "items_verdict": "Items", "floor_ceiling": "Floor / ceiling",
     "organisation_level": "Organisation-level use", "verdict": "Verdict", "scale": "Scale", "in_model": "In model",
     "reverse": "Reversed", "points": "Points", "n": "n", "pct_skipped": "Skipped %", "pct_dont_know": "Don't know %",

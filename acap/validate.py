@@ -888,7 +888,7 @@ def _verdicts(model, labels, rel: Section, agg: Section, inv: Section, cfa: Sect
             gw = _group_words(inv.values.get("group"))
             s.append({"scalar": f"{gw.capitalize()} can be compared on it (scalar invariance holds).",
                       "metric": f"Loadings are equal across {gw} but intercepts are not: compare "
-                                "relationships, not means, across roles.",
+                                f"relationships, not means, across {gw}.",
                       "configural only": f"Loadings differ across {gw}: compare {gw} with care."}[level])
         rows.append(dict(scale=f, label=labels.get(f, f), n_items=len(model[f]), alpha=alpha, omega_total=omega_t,
                          min_item_rest=min_r, pct_floor=floor, pct_ceiling=ceil, min_cfa_std_loading=min_std,
