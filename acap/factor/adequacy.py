@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from acap import _dist
 
 from acap.errors import AcapInputError
 from acap.factor._corr import as_corr
@@ -209,4 +209,4 @@ def bartlett(data, n_obs: int | None = None, *, is_corr: bool | None = None) -> 
                              "so the test is undefined", what)
     chi2 = float(-logdet * (n - 1 - (2 * p + 5) / 6))
     df = p * (p - 1) // 2
-    return BartlettResult(chi2=chi2, df=df, p_value=float(stats.chi2.sf(chi2, df)), n_obs=n)
+    return BartlettResult(chi2=chi2, df=df, p_value=float(_dist.chi2_sf(chi2, df)), n_obs=n)

@@ -23,7 +23,9 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
+
+from acap import _dist
 from threadpoolctl import threadpool_limits
 
 from acap.errors import AcapInputError
@@ -303,7 +305,7 @@ def _rmsea_ci(x2: float, df: float, n: int, g: int, level: float = 0.90):
     upper_p, lower_p = 1 - (1 - level) / 2, (1 - level) / 2
 
     def cdf(lam):
-        return stats.chi2.cdf(x2, df) if lam <= 0 else stats.ncx2.cdf(x2, df, lam)
+        return _dist.chi2_cdf(x2, df) if lam <= 0 else _dist.ncx2_cdf(x2, df, lam)
 
     if cdf(0.0) - upper_p < 0:
         lo = 0.0
@@ -360,7 +362,7 @@ def scaled_measures(chisq, df, base, base_df, n, g_n, test, base_test) -> dict:
     base_s = base / base_test[0] + base_test[1]
     cfi_s, tli_s = _incremental(chisq_s, df, base_s, base_df)
     return dict(chisq_scaled=chisq_s, df_scaled=float(df),
-                pvalue_scaled=float(stats.chi2.sf(chisq_s, df)) if df > 0 else float("nan"),
+                pvalue_scaled=float(_dist.chi2_sf(chisq_s, df)) if df > 0 else float("nan"),
                 chisq_scaling_factor=float(test[0]) if df > 0 else float("nan"),
                 chisq_shift=float(test[1]) if df > 0 else float("nan"),
                 baseline_chisq_scaled=base_s, baseline_chisq_scaling_factor=float(base_test[0]),
@@ -375,7 +377,7 @@ def _fit_measures(engine: Engine, x: np.ndarray, fmin2: float, npar: int,
     chisq = n * fmin2
     moments = p * (p + 1) / 2 + (p if meanstructure else 0)
     df = g_n * moments - npar
-    pvalue = float(stats.chi2.sf(chisq, df)) if df > 0 else float("nan")
+    pvalue = float(_dist.chi2_sf(chisq, df)) if df > 0 else float("nan")
     # baseline: independent items with free means and variances in every group
     base = sum(2.0 * (s.h1_loglik - s.baseline_loglik) for s in engine.stats)
     base_df = g_n * p * (p - 1) / 2
@@ -396,7 +398,7 @@ def _fit_measures(engine: Engine, x: np.ndarray, fmin2: float, npar: int,
     return FitMeasures(dict(
         n=float(n), ngroups=float(g_n), npar=float(npar), fmin=fmin2 / 2, chisq=chisq,
         df=float(df), pvalue=pvalue, baseline_chisq=base, baseline_df=float(base_df),
-        baseline_pvalue=float(stats.chi2.sf(base, base_df)), cfi=cfi, tli=tli, loglik=logl,
+        baseline_pvalue=float(_dist.chi2_sf(base, base_df)), cfi=cfi, tli=tli, loglik=logl,
         unrestricted_loglik=unres, aic=-2 * logl + 2 * npar, bic=-2 * logl + npar * math.log(n),
         rmsea=rmsea, rmsea_ci_lower=lo, rmsea_ci_upper=hi, srmr=srmr, **extra))
 
@@ -439,7 +441,7 @@ def _param_table(engine: Engine, x: np.ndarray, vcov: np.ndarray) -> pd.DataFram
         else:
             est, se = float(rec.value), 0.0
         z = est / se if (rec.free >= 0 and se > 0) else float("nan")
-        pv = 2 * stats.norm.sf(abs(z)) if np.isfinite(z) else float("nan")
+        pv = 2 * _dist.norm_sf(abs(z)) if np.isfinite(z) else float("nan")
         std_lv, std_all = _standardise(rec.kind, rec.row, rec.col, est, lam, theta, psi,
                                        sigmas[rec.group])
         rows.append((rec.lhs, rec.op, rec.rhs, rec.group + 1, est, se, z, pv, std_lv, std_all))
@@ -951,7 +953,7 @@ def invariance_table(fits) -> pd.DataFrame:
         tab["delta_chisq"] = d_chisq
         tab["delta_df"] = d_df
         tab["delta_pvalue"] = [float("nan") if not np.isfinite(c) else
-                               float(stats.chi2.sf(max(c, 0.0), d))
+                               float(_dist.chi2_sf(max(c, 0.0), d))
                                for c, d in zip(d_chisq, d_df)]
         tab["delta_cfi"] = tab["cfi"].diff()
         tab["delta_rmsea"] = tab["rmsea"].diff()

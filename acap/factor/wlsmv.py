@@ -29,7 +29,9 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
+
+from acap import _dist
 from scipy.special import ndtr, ndtri
 
 from acap.errors import AcapInputError
@@ -106,9 +108,9 @@ def _cells(t1, t2, rho):
     with np.errstate(invalid="ignore"):
         # d Phi2(h, k) / dh = phi(h) Phi((k - r h) / s); 0 at infinite h
         hf = np.where(np.isfinite(h), h, 0.0)
-        d1 = np.where(np.isfinite(h), stats.norm.pdf(hf) * ndtr((k - r * hf) / s), 0.0)
+        d1 = np.where(np.isfinite(h), _dist.norm_pdf(hf) * ndtr((k - r * hf) / s), 0.0)
         kf = np.where(np.isfinite(k), k, 0.0)
-        d2 = np.where(np.isfinite(k), stats.norm.pdf(kf) * ndtr((h - r * kf) / s), 0.0)
+        d2 = np.where(np.isfinite(k), _dist.norm_pdf(kf) * ndtr((h - r * kf) / s), 0.0)
     q1 = np.diff(d1, axis=2)  # (m, K+1, K)
     q2 = np.diff(d2, axis=1)  # (m, K, K+1)
     return p, dp, q1, q2
@@ -183,7 +185,7 @@ def _gamma(n, codes, tau, ext, pairs, rho, tabs):
     for j in range(p):
         t = ext[j, : len(tau[j]) + 2]
         prob = np.diff(ndtr(t))
-        dens = stats.norm.pdf(tau[j])
+        dens = _dist.norm_pdf(tau[j])
         c = codes[:, j]
         for k in range(len(tau[j])):
             # threshold k (0-based) is the upper bound of category k, lower bound of k + 1
@@ -522,9 +524,9 @@ def fit_ordinal(data, model, *, group=None, group_equal=(), covariances=(), orde
         srmr += frac[g] * math.sqrt(np.sum(res ** 2) / (mdl.p * (mdl.p + 1) / 2))
     fit = FitMeasures(dict(
         n=float(n), ngroups=float(g_n), npar=float(mdl.nfree), fmin=fval / 2, chisq=chisq,
-        df=float(df), pvalue=float(stats.chi2.sf(chisq, df)) if df > 0 else float("nan"),
+        df=float(df), pvalue=float(_dist.chi2_sf(chisq, df)) if df > 0 else float("nan"),
         chisq_scaled=chisq_s, df_scaled=float(df),
-        pvalue_scaled=float(stats.chi2.sf(chisq_s, df)) if df > 0 else float("nan"),
+        pvalue_scaled=float(_dist.chi2_sf(chisq_s, df)) if df > 0 else float("nan"),
         chisq_scaling_factor=1.0 / a, chisq_shift=shift,
         baseline_chisq=base, baseline_df=base_df, baseline_chisq_scaled=base_s,
         cfi=cfi, tli=tli, cfi_scaled=cfi_s, tli_scaled=tli_s, rmsea=rmsea(chisq),
@@ -576,7 +578,7 @@ def _result(mdl, x, vcov, fit, converged, iters, state=None):
                                          "std_lv", "std_all"])
     z = params["est"] / params["se"].where(params["se"] > 0)
     params.insert(7, "z", z)
-    params.insert(8, "pvalue", 2 * stats.norm.sf(z.abs()))
+    params.insert(8, "pvalue", 2 * _dist.norm_sf(z.abs()))
     lo = params[params["op"] == "=~"].rename(columns={"lhs": "factor", "rhs": "item",
                                                        "std_all": "std"})
     th = params[params["op"] == "|"].rename(columns={"lhs": "item", "rhs": "threshold"})
@@ -645,4 +647,4 @@ def scaled_difference(m1, m0) -> tuple[float, float, float]:
     tr2 = float(np.trace(ug @ ug))
     a = math.sqrt(m / tr2)
     stat = (t0 - t1) * a + m - a * tr1
-    return stat, float(m), float(stats.chi2.sf(stat, m))
+    return stat, float(m), float(_dist.chi2_sf(stat, m))
