@@ -22,7 +22,6 @@ Examples
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -394,6 +393,3 @@ def from_scored(scored, bank, model, described: list[str]) -> ItemTable:
                      organisation="organisation", bank=bank.bank, bank_version=bank.version,
                      title=f"Validation report: {bank.title}", integer=True, has_dont_know=True)
 
-
-def is_path(x) -> bool:
-    return isinstance(x, (str, os.PathLike))

@@ -1,7 +1,10 @@
-"""One reproducible validation report of the questionnaire on a responses table.
+"""One reproducible validation report of a questionnaire on a table of answers.
 
-:func:`validation_report` scores the responses (refusing bad input exactly as
-:func:`acap.scoring.score` does), then runs every psychometric check a researcher needs to
+The questionnaire is acap's (responses scored and refused exactly as :func:`acap.scoring.score`
+does) or any set of numeric items with a measurement model (:mod:`acap.itemtable`: a
+researcher's own scale, no bank needed). :func:`validation_report` orchestrates: every
+statistic comes from the module that owns it, every cut-off from :mod:`acap.thresholds`, and
+the suppression rule from :func:`acap.aggregate.suppress`. It runs every psychometric check a researcher needs to
 judge the instrument on those data and returns a :class:`ValidationReport` of tables only:
 
 * item descriptives, distributions, floor and ceiling, missingness and don't-knows;
@@ -10,7 +13,7 @@ judge the instrument on those data and returns a :class:`ValidationReport` of ta
 * sampling adequacy (KMO, Bartlett), factor retention (parallel analysis, Velicer's MAP) and
   an EFA with the suggested number of factors;
 * a CFA of the bank's structure (or a model file) with fit and the largest modification
-  indices, and invariance of each scale across respondent role groups;
+  indices, and invariance of each scale across groups (role groups, or a column named);
 * aggregation statistics per scale (rwg(j), ICC(1), ICC(2)), over the organisations with at
   least ``min_n`` respondents on the scale only, so that nothing about a smaller one follows;
 * a plain-language verdict per scale with the thresholds used and their sources.
