@@ -1088,11 +1088,11 @@ def validation_report(data, bank=None, model=None, group=_DEFAULT, seed: int = 2
             model = bank.scale_map if model is None else load_model(model, bank)
             meta = bank.items
             in_model = [i for its in model.values() for i in its]
-            rs = {bank.response_scales[meta[i]["response_scale"]] for i in in_model}
+            rs = {meta[i]["response_scale"] for i in in_model}
             if len(rs) > 1:
                 raise AcapInputError("the model mixes response scales; analyse items on one response scale together",
                                      "model")
-            rscale = rs.pop()
+            rscale = bank.response_scales[rs.pop()]
             dk = rscale.dont_know.code if rscale.dont_know is not None else None
             d = read_items(table, model, points=rscale.points, reverse=[i for i in in_model if meta[i]["reverse"]],
                            group=group, organisation=org_col, dont_know=dk,

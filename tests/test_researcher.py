@@ -136,3 +136,30 @@ def test_cli_help_shows_the_model_format():
     for opt in ("--reverse", "--group", "--organisation", "--cfa-missing", "--n-factors", "--n-iter", "--ordinal",
                 "--points", "--range"):
         assert opt in text
+
+
+def test_custom_bank_loses_acap_only_limits(tmp_path):
+    from acap.items import load_bank
+
+    bank = tmp_path / "bfi-bank.yaml"
+    bank.write_text(
+        "bank: bfi\nversion: '1'\ntitle: Big Five Inventory items\n"
+        "response_scales:\n  six:\n    points: 6\n    labels: {1: a, 2: b, 3: c, 4: d, 5: e, 6: f}\n"
+        "scales:\n  - id: agreeableness\n    label: Agreeableness\n    response_scale: six\n    items:\n"
+        "      - {id: A1, text: Indifferent to others, reverse: true}\n      - {id: A2, text: Inquires}\n"
+        "      - {id: A3, text: Comforts}\n      - {id: A4, text: Loves children}\n      - {id: A5, text: At ease}\n"
+        "  - id: extraversion\n    label: Extraversion\n    response_scale: six\n    items:\n"
+        + "".join(f"      - {{id: {i}, text: item {i}, reverse: {str(i in ('E1', 'E2')).lower()}}}\n"
+                  for i in ("E1", "E2", "E3", "E4", "E5")), encoding="utf-8")
+    b = load_bank(bank)  # no family, no don't-know code, no roles, no organisation and role columns
+    assert b.scale_map["agreeableness"][0] == "A1"
+    rep = validation_report(FIX / "bfi.csv", bank=bank, n_iter=5, cfa_missing="listwise")
+    want = json.loads((FIX / "bfi_alpha.json").read_text())
+    assert rep.reliability.tables["scales"].loc["agreeableness", "alpha"] == pytest.approx(want["agreeableness"],
+                                                                                          abs=1e-4)
+    assert rep.meta["bank"] == "bfi" and rep.meta["n_organisations"] is None
+    # acap's own bank keeps its limits
+    text = Path(load_bank.__globals__["default_bank_path"]()).read_text(encoding="utf-8")
+    (tmp_path / "acap.yaml").write_text(text.replace("id: AQ01", "id: aq01"), encoding="utf-8")
+    with pytest.raises(AcapInputError, match="pattern"):
+        load_bank(tmp_path / "acap.yaml")
