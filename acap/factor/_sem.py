@@ -161,27 +161,33 @@ def em_h1(patterns: list[Pattern], p: int, n: int, tol: float = 1e-11, max_iter:
     mu = t1 / cnt
     sigma = np.diag(t2 / cnt - mu ** 2)
     allv = np.arange(p)
-    for _ in range(max_iter):
-        s1 = np.zeros(p)
-        s2 = np.zeros((p, p))
-        for pt in patterns:
-            o = pt.obs
-            sx = pt.n * pt.mean
-            sxx = pt.n * (pt.cov + np.outer(pt.mean, pt.mean))
-            s1[o] += sx
-            s2[np.ix_(o, o)] += sxx
-            if len(o) == p:
-                continue
+    # per pattern, once: index grids and the observed sums (the loop then only solves)
+    base1 = np.zeros(p)
+    base2 = np.zeros((p, p))
+    incomplete = []
+    for pt in patterns:
+        o = pt.obs
+        sx = pt.n * pt.mean
+        sxx = pt.n * (pt.cov + np.outer(pt.mean, pt.mean))
+        base1[o] += sx
+        base2[np.ix_(o, o)] += sxx
+        if len(o) < p:
             u = np.setdiff1d(allv, o)
-            b = np.linalg.solve(sigma[np.ix_(o, o)], sigma[np.ix_(o, u)]).T
+            incomplete.append((pt.n, o, u, np.ix_(o, o), np.ix_(o, u), np.ix_(u, u),
+                               np.ix_(u, o), sx, sxx))
+    for _ in range(max_iter):
+        s1 = base1.copy()
+        s2 = base2.copy()
+        for cnt_k, o, u, ioo, iou, iuu, iuo, sx, sxx in incomplete:
+            b = np.linalg.solve(sigma[ioo], sigma[iou]).T
             a = mu[u] - b @ mu[o]
-            c = sigma[np.ix_(u, u)] - b @ sigma[np.ix_(o, u)]
-            s1[u] += pt.n * a + b @ sx
+            c = sigma[iuu] - b @ sigma[iou]
+            s1[u] += cnt_k * a + b @ sx
             uo = b @ sxx + np.outer(a, sx)
-            s2[np.ix_(u, o)] += uo
-            s2[np.ix_(o, u)] += uo.T
+            s2[iuo] += uo
+            s2[iou] += uo.T
             bsa = b @ np.outer(sx, a)
-            s2[np.ix_(u, u)] += b @ sxx @ b.T + bsa + bsa.T + pt.n * (np.outer(a, a) + c)
+            s2[iuu] += b @ sxx @ b.T + bsa + bsa.T + cnt_k * (np.outer(a, a) + c)
         mu_new = s1 / n
         sigma_new = s2 / n - np.outer(mu_new, mu_new)
         sigma_new = 0.5 * (sigma_new + sigma_new.T)
