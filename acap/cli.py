@@ -257,11 +257,35 @@ def report(
 @app.command()
 @_one_line_errors
 def validate(
-    data: Annotated[Path, typer.Argument(help="Responses table: CSV, XLSX or SPSS .sav.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for report.html, report.json and the CSV tables.")],
-    bank: Annotated[Optional[Path], typer.Option("--bank", help="Item bank YAML (default: acap v1).")] = None,
+    data: Annotated[Path, typer.Argument(help="Table of answers: CSV, XLSX or SPSS .sav. acap responses, or any "
+                                        "numeric items with --model.")],
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", help="Folder for report.html, report.json and the CSV tables (default: a folder named after "
+                      "the data file, beside it).")] = None,
     model: Annotated[Optional[Path], typer.Option(
-        "--model", help="Measurement model, YAML or JSON {factor: [item IDs]} (default: the bank's scales).")] = None,
+        "--model", help="Measurement model file: YAML or JSON mapping each factor to its columns "
+                        "(factor: \\[col1, col2, col3]), or lavaan syntax (factor =~ col1 + col2 + col3). "
+                        "Default: the bank's scales.")] = None,
+    bank: Annotated[Optional[Path], typer.Option("--bank", help="Item bank YAML (default: acap v1 for acap "
+                                                 "responses).")] = None,
+    points: Annotated[Optional[int], typer.Option("--points", min=2, help="Answers run 1..POINTS (default: "
+                                                  "each item's range in the data).")] = None,
+    range_: Annotated[Optional[str], typer.Option("--range", help="Response range LO,HI, e.g. 0,4 (instead of "
+                                                  "--points).")] = None,
+    reverse: Annotated[Optional[str], typer.Option("--reverse", help="Comma-separated items to reverse-key "
+                                                   "(LO + HI - answer).")] = None,
+    group: Annotated[Optional[str], typer.Option("--group", help="Column of groups to test invariance across "
+                                                 "(default: role_group for acap responses, none otherwise).")] = None,
+    organisation: Annotated[Optional[str], typer.Option(
+        "--organisation", help="Column of organisations: adds the aggregation section (rwg(j), ICCs).")] = None,
+    cfa_missing: Annotated[str, typer.Option(
+        "--cfa-missing", help="Missing answers in the CFA: auto, listwise, fiml or two.stage (auto: listwise when "
+                              "90% or more are complete, else two.stage).")] = "auto",
+    n_factors: Annotated[Optional[int], typer.Option("--n-factors", min=1, help="Factors in the EFA (default: "
+                                                     "parallel analysis).")] = None,
+    n_iter: Annotated[int, typer.Option("--n-iter", min=1, help="Parallel-analysis iterations.")] = 50,
+    ordinal: Annotated[bool, typer.Option("--ordinal", help="Fit the CFA to the items as ordered categories "
+                                          "(WLSMV, as lavaan's ordered = TRUE).")] = False,
     seed: Annotated[int, typer.Option(min=0, help="Random seed (parallel analysis, rotation starts, two-stage CFA).")] = 2024,
     min_n: Annotated[int, typer.Option("--min-n", min=1, help="Minimum n of the organisation results this "
                                        "report may be released beside (below 5 needs --allow-small-n).")] = DEFAULT_MIN_N,
@@ -270,7 +294,9 @@ def validate(
                                                   "organisations and groups included: for the researcher only, "
                                                   "never to be released with organisation results.")] = False,
 ):
-    """Psychometric validation report of the questionnaire on a responses table (HTML + JSON).
+    """Psychometric validation report (HTML + JSON) of acap's questionnaire or of any numeric items.
+
+    acap responses: acap validate responses.csv. Your own items: acap validate bfi.csv --model model.yaml.
 
     By default it covers what organisation results scored with the same --min-n show, so it
     may be released beside them.
@@ -280,15 +306,24 @@ def validate(
     from acap.validate import validation_report
 
     t0 = time.perf_counter()
+    out = out if out is not None else data.with_suffix("").with_name(data.stem + "-validation")
+    kw = {}
+    if group is not None:
+        kw["group"] = group
+    if organisation is not None:
+        kw["organisation"] = organisation
     with _small_n_warnings():
-        rep = validation_report(data, bank=bank, model=model, seed=seed, min_n=min_n, allow_small_n=allow_small_n,
-                                respondents="all" if all_respondents else "shown")
+        rep = validation_report(data, bank=bank, model=model, seed=seed, min_n=min_n, points=points, range=range_,
+                                reverse=[r.strip() for r in reverse.split(",") if r.strip()] if reverse else (),
+                                cfa_missing=cfa_missing, n_factors=n_factors, n_iter=n_iter, ordinal=ordinal,
+                                allow_small_n=allow_small_n, respondents="all" if all_respondents else "shown", **kw)
     files = write_all(out, validation_files(rep, prefix=""))
     m = rep.meta
     if m.get("release_warning"):
         typer.echo(m["release_warning"] + "\n")
-    typer.echo(f"Validated {m['n_items']} items in {m['n_scales']} scales on {m['n_respondents']} respondents "
-               f"from {m['n_organisations']} organisations (bank {m['bank']} {m['bank_version']}, "
+    orgs = f" from {m['n_organisations']} organisations" if m.get("n_organisations") is not None else ""
+    typer.echo(f"Validated {m['n_items']} items in {m['n_scales']} factors on {m['n_respondents']} respondents{orgs} "
+               f"({'bank ' + m['bank'] + ' ' + m['bank_version'] if m['bank'] != 'custom' else 'own items'}, "
                f"data sha256 {m['data_sha256'][:12]}...).\n")
     _echo_validation(rep)
     typer.echo(f"\nWrote {len(files)} files to {out}/ (open {out / 'report.html'}) in {time.perf_counter() - t0:.1f} s.")
@@ -296,15 +331,19 @@ def validate(
 
 def _echo_validation(rep) -> None:
     """The verdict table and CFA fit of a validation report."""
-    v = rep.verdicts[["n_items", "alpha", "omega_total", "min_item_rest", "icc2", "invariance", "verdict",
-                      "organisation_level"]]
+    cols = ["n_items", "alpha", "omega_total", "min_item_rest", "icc2", "invariance", "verdict", "organisation_level"]
+    if rep.aggregation.status == "not requested":
+        cols = [c for c in cols if c not in ("icc2", "organisation_level")]
+    if rep.invariance.status == "not requested":
+        cols.remove("invariance")
+    v = rep.verdicts[cols]
     typer.echo(_fmt(v.rename(columns={"n_items": "items", "omega_total": "omega", "min_item_rest": "min_r_drop",
                                       "organisation_level": "org_level"})))
     cf = rep.cfa.values
     if "cfi" in cf:
         typer.echo(f"\nCFA ({cf['missing']}): CFI {cf['cfi']:.3f}, TLI {cf['tli']:.3f}, RMSEA {cf['rmsea']:.3f}, "
                    f"SRMR {cf['srmr']:.3f} -> {cf['verdict']}")
-    skipped = [name for name, s in rep.sections().items() if s.status != "ok"]
+    skipped = [name for name, s in rep.sections().items() if s.status not in ("ok", "not requested")]
     if skipped:
         typer.echo("Sections not fully computed (see the report): " + ", ".join(skipped))
 

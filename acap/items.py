@@ -22,11 +22,32 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from acap.errors import AcapInputError
 
 ITEM_ID_PATTERN = r"^[A-Z][A-Z0-9_]{1,15}$"
+
+
+def _acap_rules(info: ValidationInfo) -> bool:
+    """Whether the limits of acap's own bank apply (its ID pattern, scale lengths, required fields).
+
+    A researcher's custom bank (any ``bank:`` name other than ``acap``) is validated without
+    them: any column names as item IDs, scales of two or more items, no family or ACAP side,
+    no don't-know code, no organisation and role questions.
+    """
+    return (info.context or {}).get("acap", True)
+
+
+def _check_id(v: str, info: ValidationInfo) -> str:
+    if _acap_rules(info):
+        if not re.match(ITEM_ID_PATTERN, v):
+            raise ValueError(f"String should match pattern '{ITEM_ID_PATTERN}'")
+    elif not v.strip():
+        raise ValueError("an item ID must not be blank")
+    return v
 
 
 def default_bank_path() -> Path:
@@ -53,12 +74,16 @@ class DontKnow(_Strict):
 class ResponseScale(_Strict):
     points: int = Field(ge=2, le=11)
     labels: dict[int, str]
-    dont_know: DontKnow
+    dont_know: DontKnow | None = None
 
     @model_validator(mode="after")
-    def _labels_cover_points(self):
+    def _labels_cover_points(self, info: ValidationInfo):
         if sorted(self.labels) != list(range(1, self.points + 1)):
             raise ValueError(f"labels must be given for exactly 1..{self.points}")
+        if self.dont_know is None:
+            if _acap_rules(info):
+                raise ValueError("field dont_know is required (acap's response scales have a don't-know code)")
+            return self
         if 1 <= self.dont_know.code <= self.points:
             raise ValueError("the don't-know code must lie outside the scale points")
         return self
@@ -80,22 +105,37 @@ class Background(_Strict):
 
 
 class Item(_Strict):
-    id: str = Field(pattern=ITEM_ID_PATTERN)
-    text: str = Field(min_length=10)
+    id: str
+    text: str = Field(min_length=1)
     reverse: bool = False
+
+    _id = field_validator("id")(_check_id)
+
+    @field_validator("text")
+    @classmethod
+    def _text_long_enough(cls, v: str, info: ValidationInfo) -> str:
+        if _acap_rules(info) and len(v) < 10:
+            raise ValueError("String should have at least 10 characters")
+        return v
 
 
 class Scale(_Strict):
     id: str
     label: str
-    family: Literal["process", "coordination"]
+    family: Literal["process", "coordination"] | None = None
     acap: Literal["potential", "realised"] | None = None
     about: str = ""
     response_scale: str = "agree7"
-    items: list[Item] = Field(min_length=3, max_length=5)
+    items: list[Item] = Field(min_length=2)
 
     @model_validator(mode="after")
-    def _process_scales_have_acap_side(self):
+    def _process_scales_have_acap_side(self, info: ValidationInfo):
+        if not _acap_rules(info):
+            return self
+        if self.family is None:
+            raise ValueError("field family is required in acap's bank (process or coordination)")
+        if not 3 <= len(self.items) <= 5:
+            raise ValueError("a scale of acap's bank has 3-5 items")
         if self.family == "process" and self.acap is None:
             raise ValueError("a process scale must say whether it is potential or realised ACAP (field acap)")
         if self.family == "coordination" and not 3 <= len(self.items) <= 4:
@@ -106,8 +146,10 @@ class Scale(_Strict):
 class Source(_Strict):
     id: str
     label: str
-    gathered: str = Field(pattern=ITEM_ID_PATTERN)
-    used: str = Field(pattern=ITEM_ID_PATTERN)
+    gathered: str
+    used: str
+
+    _ids = field_validator("gathered", "used")(_check_id)
 
 
 class SourceBlock(_Strict):
@@ -118,8 +160,10 @@ class SourceBlock(_Strict):
 
 
 class Conduit(_Strict):
-    id: str = Field(pattern=ITEM_ID_PATTERN)
+    id: str
     label: str
+
+    _id = field_validator("id")(_check_id)
 
 
 class ConduitBlock(_Strict):
@@ -142,8 +186,8 @@ class Bank(_Strict):
     title: str
     referent: Literal["organisation"] = "organisation"
     response_scales: dict[str, ResponseScale]
-    roles: list[Role] = Field(min_length=1)
-    background: list[Background]
+    roles: list[Role] = Field(default_factory=list)
+    background: list[Background] = Field(default_factory=list)
     scales: list[Scale] = Field(min_length=1)
     sources: SourceBlock | None = None
     conduits: ConduitBlock | None = None
@@ -155,7 +199,8 @@ class Bank(_Strict):
         return str(v) if isinstance(v, (int, float)) else v
 
     @model_validator(mode="after")
-    def _consistent(self):
+    def _consistent(self, info: ValidationInfo):
+        strict = _acap_rules(info)
         seen: dict[str, str] = {}
 
         def claim(item_id: str, where: str):
@@ -186,10 +231,12 @@ class Bank(_Strict):
         if len(set(role_ids)) != len(role_ids):
             raise ValueError("role IDs must be unique")
         bg = {b.id for b in self.background}
-        if not {"organisation", "role"} <= bg:
+        if strict and not self.roles:
+            raise ValueError("roles: acap's bank lists at least one role")
+        if strict and not {"organisation", "role"} <= bg:
             raise ValueError("background must include organisation and role")
         for b in self.background:
-            if b.id in ("organisation", "role") and not b.required:
+            if strict and b.id in ("organisation", "role") and not b.required:
                 raise ValueError(f"background {b.id} must be required: results are organised by it")
         clash = bg & set(seen)
         if clash:
@@ -343,7 +390,8 @@ def load_bank(path: str | os.PathLike | None = None) -> Bank:
     if not isinstance(raw, dict):
         raise AcapInputError("an item bank must be a YAML mapping", where=str(p))
     try:
-        return Bank.model_validate(raw)
+        # acap's own limits apply to acap's bank only (see _acap_rules)
+        return Bank.model_validate(raw, context={"acap": raw.get("bank") == "acap"})
     except ValidationError as exc:
         err = exc.errors()[0]
         where = _where(tuple(err["loc"]), raw)

@@ -24,7 +24,7 @@ from math import comb
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from acap import _dist
 from threadpoolctl import threadpool_limits
 
 from acap.errors import AcapInputError
@@ -306,8 +306,8 @@ def feldt_ci(alpha_value: float, n: int, k: int, level: float = 0.95) -> tuple[f
     """
     p = 1.0 - _level(level, "feldt_ci")
     df1, df2 = n - 1, (n - 1) * (k - 1)
-    lower = 1 - (1 - alpha_value) * stats.f.ppf(1 - p / 2, df1, df2)
-    upper = 1 - (1 - alpha_value) * stats.f.ppf(p / 2, df1, df2)
+    lower = 1 - (1 - alpha_value) * _dist.f_ppf(1 - p / 2, df1, df2)
+    upper = 1 - (1 - alpha_value) * _dist.f_ppf(p / 2, df1, df2)
     return float(lower), float(upper)
 
 

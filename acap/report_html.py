@@ -26,6 +26,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from acap.thresholds import cut, cut_text
+
 __all__ = ["figure_item_distributions", "figure_loadings", "figure_scree", "render_html", "report_to_dict",
            "report_to_json", "validation_files", "write_html", "write_json"]
 
@@ -41,10 +43,10 @@ _HEADERS = {
     "alpha_upper": "Alpha 95% CI high", "std_alpha": "Std. alpha", "g6": "G6 (smc)", "average_r": "Average r",
     "omega_total": "Omega total", "omega_hierarchical": "Omega hierarchical", "ecv": "ECV",
     "n_group_factors": "Group factors", "min_item_rest": "Lowest item-rest r",
-    "n_items_low_r": "Items with r < .30", "pct_floor": "Floor %", "pct_ceiling": "Ceiling %",
+    "n_items_low_r": f"Items with r < {cut_text('item_rest')}", "pct_floor": "Floor %", "pct_ceiling": "Ceiling %",
     "min_cfa_std_loading": "Lowest CFA loading (std)", "rwg_j_median": "rwg(j) median", "rwg_j_min": "rwg(j) min",
-    "pct_orgs_rwg_ok": "Organisations rwg(j) >= .70 %", "icc1": "ICC(1)", "icc2": "ICC(2)", "icc_F": "F",
-    "icc_p": "p", "k": "Mean group size", "n_organisations": "Organisations", "invariance": "Invariance (roles)",
+    "pct_orgs_rwg_ok": f"Organisations rwg(j) >= {cut_text('rwg_j')} %", "icc1": "ICC(1)", "icc2": "ICC(2)", "icc_F": "F",
+    "icc_p": "p", "k": "Mean group size", "n_organisations": "Organisations", "invariance": "Invariance",
     "reliability": "Reliability", "items_verdict": "Items", "floor_ceiling": "Floor / ceiling",
     "organisation_level": "Organisation-level use", "verdict": "Verdict", "scale": "Scale", "in_model": "In model",
     "reverse": "Reversed", "points": "Points", "n": "n", "pct_skipped": "Skipped %", "pct_dont_know": "Don't know %",
@@ -65,14 +67,15 @@ _HEADERS = {
     "pc_resampled_q": "PC resampled 95%", "fa_resampled_q": "FA resampled 95%", "map": "MAP", "map4": "MAP (4th power)",
     "number": "Number", "delta_chisq": "Δχ²", "delta_df": "Δdf", "delta_pvalue": "p (Δχ²)", "delta_cfi": "ΔCFI",
     "delta_rmsea": "ΔRMSEA", "aic": "AIC", "bic": "BIC", "npar": "Parameters", "model": "Model", "factor": "Factor",
-    "item": "Item", "rank": "Rank", "measure": "Measure", "finding": "Finding", "reading": "Reading", "organisation": "Organisation", "summary": "In plain words",
+    "item": "Item", "rank": "Rank", "rmsr": "RMSR", "n_factors": "Factors", "low": "Lowest", "high": "Highest",
+    "delta_tli": "ΔTLI", "delta_srmr": "ΔSRMR", "loading": "Loading", "measure": "Measure", "finding": "Finding", "reading": "Reading", "organisation": "Organisation", "summary": "In plain words",
 }
 
 _PVALUE_COLS = {"pvalue", "p", "icc_p", "p_metric", "p_scalar", "delta_pvalue"}
 _PCT_COLS = {"pct_floor", "pct_ceiling", "pct_skipped", "pct_dont_know", "pct_orgs_rwg_ok"}
-_THREE_DECIMALS = {"cfi", "tli", "rmsea", "srmr", "rmsea_ci_lower", "rmsea_ci_upper", "cfi_configural",
+_THREE_DECIMALS = {"cfi", "tli", "rmsea", "srmr", "rmsr", "delta_tli", "delta_srmr", "loading", "communality", "rmsea_ci_lower", "rmsea_ci_upper", "cfi_configural",
                    "delta_cfi_metric", "delta_cfi_scalar", "delta_cfi", "delta_rmsea", "icc1"}
-_ONE_DECIMAL = {"chisq", "delta_chisq", "aic", "bic", "icc_F", "k"}
+_ONE_DECIMAL = {"chisq", "bic", "delta_chisq", "aic", "bic", "icc_F", "k"}
 _INT_COLS = {"n", "n_items", "df", "delta_df", "npar", "n_organisations", "points", "respondents",
              "n_items_low_r", "n_group_factors"}
 
@@ -123,7 +126,7 @@ def _badge(word: str) -> str:
 
 
 def _table(df: pd.DataFrame, caption: str, *, cols=None, badges=(), index=True, wide: bool = False,
-           index_header: str | None = None, labels: dict | None = None) -> str:
+           index_header: str | None = None, labels: dict | None = None, loading: bool = False) -> str:
     """An accessible HTML table: caption, column headers with scope, row headers for the index."""
     if df is None or len(df) == 0:
         return f'<p class="note">{_esc(caption)}: nothing to show.</p>'
@@ -142,7 +145,7 @@ def _table(df: pd.DataFrame, caption: str, *, cols=None, badges=(), index=True, 
             elif isinstance(v, (bool, np.bool_)):
                 cells += f"<td>{'yes' if v else 'no'}</td>"
             elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
-                cells += f'<td class="num">{_num(v, c)}</td>'
+                cells += f'<td class="num">{_num(v, "loading" if loading else c)}</td>'
             elif c == "label" or c == "scale":
                 cells += f"<td>{_esc(labels.get(v, v))}</td>"
             elif c == "text":
@@ -312,7 +315,7 @@ def figure_loadings(report):
     for r in range(a.shape[0]):
         for c in range(a.shape[1]):
             v = a[r, c]
-            if abs(v) >= 0.30:
+            if abs(v) >= cut("salient_loading"):
                 txt = f"{v:.2f}".replace("0.", ".", 1)
                 ax.text(c, r, txt, ha="center", va="center", fontsize=7.5, color=_text_colour(im.cmap(im.norm(v))))
     ax.set_xticks(range(len(fac)), fac, fontsize=8)
@@ -368,36 +371,6 @@ footer { font-size: 0.85rem; color: #333333; margin-top: 3rem; border-top: 1px s
 """
 
 
-def _key_findings(rep) -> pd.DataFrame:
-    """Whole-instrument findings, each with the rule it was judged by."""
-    adq, ret, cf, rel = rep.adequacy.values, rep.retention.values, rep.cfa.values, rep.reliability.values
-    rows = []
-    if "kmo" in adq:
-        ok = adq["kmo"] >= 0.60
-        rows.append(("Sampling adequacy (KMO)", f"{_num(adq['kmo'])} ({adq.get('kmo_label', '')})",
-                     "≥ .60; ≥ .80 meritorious", "adequate" if ok else "inadequate"))
-    if "bartlett_p" in adq:
-        rows.append(("Bartlett's test", f"χ²({adq['bartlett_df']}) = {adq['bartlett_chi2']:,.1f}, "
-                     f"p {'< .001' if adq['bartlett_p'] < .001 else '= ' + _num(adq['bartlett_p'], 'p')}",
-                     "p < .05", "correlations present" if adq["bartlett_p"] < .05 else "no correlation structure"))
-    if "pa_n_factors" in ret:
-        rows.append(("Number of factors", f"parallel analysis {ret['pa_n_factors']} factors / "
-                     f"{ret['pa_n_components']} components; MAP {ret.get('map_n_factors', '–')}",
-                     "Horn 1965; Velicer 1976", f"model has {rep.meta['n_scales']} scales"))
-    if "cfi" in cf:
-        rows.append(("CFA of the scales", f"CFI {_num(cf['cfi'])}, TLI {_num(cf['tli'])}, RMSEA {_num(cf['rmsea'])} "
-                     f"[{_num(cf['rmsea_ci_lower'])}, {_num(cf['rmsea_ci_upper'])}], SRMR {_num(cf['srmr'])}",
-                     "CFI, TLI ≥ .95; RMSEA ≤ .06; SRMR ≤ .08", f"{cf['verdict']} ({cf['criteria_met']} of 4 met)"))
-    elif rep.cfa.status != "ok":
-        rows.append(("CFA of the scales", "not computed", "", "see section 6"))
-    if "omega_h_bank" in rel:
-        oh = rel["omega_h_bank"]
-        rows.append(("General factor (omega hierarchical)", _num(oh), "≥ .80 for a unidimensional total",
-                     "a total ACAP score is essentially unidimensional" if oh >= 0.80
-                     else "scales are distinct: report scale scores, not only a total"))
-    return pd.DataFrame(rows, columns=["finding", "value", "rule", "reading"]).set_index("finding")
-
-
 def render_html(report) -> str:
     """Render the report as one self-contained, accessible HTML page.
 
@@ -419,24 +392,24 @@ def render_html(report) -> str:
     out = []
     if m.get("release_warning"):  # an all-respondent report: the warning comes first
         out.append(f'<p class="release-warning" role="alert"><strong>{_esc(m["release_warning"])}</strong></p>')
+    orgs = (f" in {m['n_organisations']:,} organisations" if m.get("n_organisations") is not None else "")
     out.append(f"<header><h1>{_esc(m['title'])}</h1>"
-               f"<p>Psychometric checks of the questionnaire on {m['n_respondents']:,} respondents in "
-               f"{m['n_organisations']:,} organisations, with a verdict per scale.</p>")
-    meta_rows = [("acap version", m["acap_version"]), ("Item bank", f"{m['bank']} version {m['bank_version']} "
-                 f"({m['bank_file']})"), ("Data", m["data_source"]), ("Data sha256", m["data_sha256"]),
+               f"<p>Psychometric checks of the questionnaire on {m['n_respondents']:,} respondents{orgs}, with a "
+               f"verdict per scale.</p>")
+    bank_text = (f"{m['bank']} version {m['bank_version']} ({m['bank_file']})" if m["bank"] != "custom"
+                 else "none: the researcher's own items and model")
+    meta_rows = [("acap version", m["acap_version"]), ("Item bank", bank_text),
+                 ("Data", m["data_source"]), ("Data sha256", m["data_sha256"]),
                  ("Date", m["date"]), ("Model", f"{m['n_scales']} factors, {m['n_items']} items ({st['model']})"),
                  ("Settings", ", ".join(f"{k} = {round(v, 3) if isinstance(v, float) else v}" for k, v in st.items()
-                               if k not in ("model",))),
+                               if k not in ("model",) and v is not None)),
                  ("Software", f"Python {m.get('python')}, numpy {m.get('numpy')}, pandas {m.get('pandas')}, "
                   f"scipy {m.get('scipy', '?')}")]
     out.append('<dl class="meta">' + "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in meta_rows) + "</dl>")
     out.append("</header>")
-    toc = [("summary", "Summary: verdict per scale"), ("items", "1. Items: answers, missingness, floor and ceiling"),
-           ("reliability", "2. Reliability per scale"), ("adequacy", "3. Sampling adequacy"),
-           ("retention", "4. How many factors"), ("efa", "5. Exploratory factor analysis"),
-           ("cfa", "6. Confirmatory factor analysis"), ("invariance", "7. Invariance across role groups"),
-           ("aggregation", "8. Aggregation to organisations"), ("thresholds", "Thresholds and sources"),
-           ("reproduce", "How to reproduce and check")]
+    sections = _shown_sections(report)
+    toc = ([("summary", "Summary: verdict per scale")] + [(a, t) for a, t, _ in sections]
+           + [("thresholds", "Thresholds and sources"), ("reproduce", "How to reproduce and check")])
     out.append('<nav aria-label="Contents"><h2 id="contents">Contents</h2><ol>'
                + "".join(f'<li><a href="#{a}">{_esc(t)}</a></li>' for a, t in toc) + "</ol></nav>")
 
@@ -445,27 +418,31 @@ def render_html(report) -> str:
     v.index = [labels.get(i, i) for i in v.index]
     v.index.name = "scale"
     out.append('<section aria-labelledby="summary"><h2 id="summary">Summary: verdict per scale</h2>')
-    out.append('<p class="note">Verdict = the worst of reliability (the lower of alpha and omega: ≥ .80 good, ≥ .70 '
-               'acceptable, ≥ .60 questionable, else poor), item-rest correlations (all ≥ .30, else questionable) and '
-               'floor/ceiling (none above 15%, else questionable); "not computed" when reliability could not be '
-               'computed. Organisation-level use is judged separately from '
-               'rwg(j) ≥ .70, ICC(1) ≥ .05 and ICC(2) ≥ .70. Sources are listed under '
-               '<a href="#thresholds">Thresholds and sources</a>.</p>')
-    out.append(_table(v, "Verdict per scale", cols=["n_items", "alpha", "omega_total", "min_item_rest", "floor_ceiling",
-                                                   "rwg_j_median", "icc1", "icc2", "invariance",
-                                                   "verdict", "organisation_level"],
+    org_rule = (f" Organisation-level use is judged separately from rwg(j) ≥ {cut_text('rwg_j')}, ICC(1) ≥ "
+                f"{cut_text('icc1')} and ICC(2) ≥ {cut_text('icc2')}." if report.aggregation.status != "not requested"
+                else "")
+    out.append(f'<p class="note">Verdict = the worst of reliability (the lower of alpha and omega: ≥ '
+               f'{cut_text("reliability_good")} good, ≥ {cut_text("alpha")} acceptable, ≥ '
+               f'{cut_text("reliability_questionable")} questionable, else poor), item-rest correlations (all ≥ '
+               f'{cut_text("item_rest")}, else questionable) and floor/ceiling of the scale score (none above '
+               f'{cut_text("floor_ceiling")}, else questionable); "not computed" when reliability could not be '
+               f'computed.{org_rule} Sources are listed under <a href="#thresholds">Thresholds and sources</a>.</p>')
+    vcols = ["n_items", "alpha", "omega_total", "min_item_rest", "floor_ceiling", "rwg_j_median", "icc1", "icc2",
+             "invariance", "verdict", "organisation_level"]
+    if report.aggregation.status == "not requested":
+        vcols = [c for c in vcols if c not in ("rwg_j_median", "icc1", "icc2", "organisation_level")]
+    if report.invariance.status == "not requested":
+        vcols.remove("invariance")
+    out.append(_table(v, "Verdict per scale", cols=vcols,
                       badges=("verdict", "organisation_level", "invariance"), wide=True))
     out.append('<h3>In plain words</h3><ul class="plain">' + "".join(
         f"<li><strong>{_esc(i)}</strong> – {_badge(r.verdict)} {_esc(r.summary)}</li>"
         for i, r in zip(v.index, v.itertuples())) + "</ul>")
-    try:
-        out.append(_table(_key_findings(report), "The instrument as a whole", index_header="Finding"))
-    except Exception as exc:  # noqa: BLE001
-        out.append(f'<p class="status">The whole-instrument findings could not be shown: {_esc(exc)}</p>')
+    out.append(_table(report.key_findings, "The instrument as a whole", index_header="Finding"))
     out.append("</section>")
 
     # numbered sections: one that cannot be rendered is replaced by a note, the page carries on
-    for anchor, title, build in _SECTIONS:
+    for anchor, title, build in sections:
         try:
             parts = build(report, labels)
         except Exception as exc:  # noqa: BLE001 - a section that cannot be shown must not sink the page
@@ -499,6 +476,10 @@ def render_html(report) -> str:
             f"{_esc(m['data_sha256'])}.</footer>\n</main>\n</body>\n</html>\n")
 
 
+class _NoFigure(Exception):
+    """A figure the data do not call for."""
+
+
 def _section_items(report, labels: dict) -> list[str]:
     """Section "1. Items: answers, missingness, floor and ceiling": its HTML after the heading."""
     out: list[str] = []
@@ -506,21 +487,24 @@ def _section_items(report, labels: dict) -> list[str]:
     desc = it.tables["descriptives"]
     out.append(_status(it) + _notes(it))
     try:
+        if "distribution" not in it.tables:
+            raise _NoFigure
         out.append(_figure(_svg(figure_item_distributions(report)),
                            "Stacked bar chart, one bar per item grouped by scale, showing the share of respondents "
                            "choosing each answer from lowest to highest, don't know and skipped. "
                            + _distribution_alt(desc, report.model),
                            "Figure 1. Answers to each item (after reverse-keying), with don't know and skipped."))
+    except _NoFigure:
+        pass  # scores that are not whole-number answers: no answer distribution to draw
     except Exception as exc:  # noqa: BLE001 - a figure that fails must not sink the report
         out.append(f'<p class="status">Figure 1 could not be drawn: {_esc(exc)}</p>')
-    flagged = desc[(desc["flag"] != "") & desc["in_model"]]
-    if len(flagged):
-        out.append(f'<p class="note">Items with more than 15% at the lowest or highest answer: '
-                   f'{_esc(", ".join(f"{i} ({f})" for i, f in flagged["flag"].items()))}.</p>')
+    cols = ["scale", "reverse", "n", "pct_skipped", "pct_dont_know", "mean", "sd", "skew", "kurtosis",
+            "pct_floor", "pct_ceiling", "text"]
+    if not desc["text"].astype(str).str.strip().any():
+        cols.remove("text")
     out.append(_table(desc.assign(scale=[labels.get(s, s) for s in desc["scale"]]),
-                      "Table 1. Item descriptives (reverse-keyed items after reversing)",
-                      cols=["scale", "reverse", "n", "pct_skipped", "pct_dont_know", "mean", "sd", "skew",
-                            "pct_floor", "pct_ceiling", "flag", "text"], wide=True))
+                      "Table 1. Item descriptives (reverse-keyed items after reversing; floor and ceiling: % at the "
+                      "lowest and highest answer)", cols=cols, wide=True))
     out.append(_table(it.tables["missing_per_respondent"], "Table 2. Respondents by number of model items missing "
                       "(skipped or don't know)"))
     return out
@@ -557,14 +541,14 @@ def _section_adequacy(report, labels: dict) -> list[str]:
     a = adq.values
     if "kmo" in a:
         out.append(f"<p>Overall KMO = <strong>{_num(a['kmo'])}</strong> ({_esc(a.get('kmo_label', ''))}; "
-                   f"Kaiser 1974: ≥ .60 adequate, ≥ .80 meritorious).")
+                   f"Kaiser 1974: ≥ {cut_text('kmo')} adequate, ≥ {cut_text('kmo_meritorious')} meritorious).")
     if "bartlett_chi2" in a:
         out.append(f" Bartlett's test: χ²({a['bartlett_df']}) = {a['bartlett_chi2']:,.1f}, "
                    f"p {'< .001' if a['bartlett_p'] < .001 else '= ' + _num(a['bartlett_p'], 'p')}, n = {a['bartlett_n']}.</p>")
     k = adq.tables.get("kmo_items")
     if k is not None:
-        low = k[k["msa"] < 0.60]
-        out.append(f'<p class="note">Items with MSA below .60: {_esc(", ".join(low.index) if len(low) else "none")}. '
+        low = k[k["msa"] < cut("kmo")]
+        out.append(f'<p class="note">Items with MSA below {cut_text("kmo")}: {_esc(", ".join(low.index) if len(low) else "none")}. '
                    f'Lowest item MSA {_num(k["msa"].min())} ({_esc(k["msa"].dropna().idxmin() if k["msa"].notna().any() else "–")}).</p>')
         for c0 in range(0, len(k), 15):
             part = k.iloc[c0:c0 + 15]
@@ -614,12 +598,22 @@ def _section_efa(report, labels: dict) -> list[str]:
             out.append(_figure(_svg(figure_loadings(report)),
                                f"Heatmap of pattern loadings of {report.meta['n_items']} items on "
                                f"{ef.values['n_factors']} factors, items grouped by scale; blue is positive, red "
-                               "negative; loadings of .30 or more are printed. " + _loadings_alt(ef, report.model, labels),
+                               f"negative; loadings of {cut_text('salient_loading')} or more are printed. " + _loadings_alt(ef, report.model, labels),
                                "Figure 3. EFA pattern loadings (minres, oblimin)."))
         except Exception as exc:  # noqa: BLE001
             out.append(f'<p class="status">Figure 3 could not be drawn: {_esc(exc)}</p>')
-        out.append(_table(ef.tables["scale_recovery"], "Table 9. Does each scale load on one factor?", labels=labels))
-        out.append(_table(ef.tables["phi"], "Table 10. Factor correlations", index_header="Factor"))
+        fac = [c for c in ef.tables["loadings"].columns if c not in ("scale", "communality", "primary")]
+        if "fit" in ef.tables:
+            out.append(_table(ef.tables["fit"], "Table 9a. EFA fit (psych::fa: RMSR, TLI, RMSEA, BIC, chi-square)",
+                              cols=["n_factors", "rmsr", "tli", "rmsea", "bic", "chisq", "df", "pvalue"]))
+        out.append(_table(ef.tables["loadings"], "Table 9b. Pattern loadings and communalities (h²)",
+                          cols=["scale"] + fac + ["communality"], labels=labels, wide=True, loading=True,
+                          index_header="Item"))
+        if "structure" in ef.tables:
+            out.append(_table(ef.tables["structure"], "Table 9c. Structure loadings (item-factor correlations)",
+                              cols=["scale"] + fac, labels=labels, wide=True, loading=True, index_header="Item"))
+        out.append(_table(ef.tables["scale_recovery"], "Table 9d. Does each scale load on one factor?", labels=labels))
+        out.append(_table(ef.tables["phi"], "Table 10. Factor correlations", index_header="Factor", loading=True))
     return out
 
 
@@ -632,7 +626,11 @@ def _section_cfa(report, labels: dict) -> list[str]:
         out.append(f"<p>Verdict on fit: {_badge(cf.values['verdict'])} ({cf.values['criteria_met']} of the 4 Hu & "
                    f"Bentler criteria met). χ²({_num(cf.values['df'], 'df')}) = {cf.values['chisq']:,.1f}, "
                    f"p {'< .001' if cf.values['pvalue'] < .001 else '= ' + _num(cf.values['pvalue'], 'p')}.</p>")
-        out.append(_table(cf.tables["criteria"], "Table 11. Fit against the thresholds", cols=["value", "threshold", "met"]))
+        crit = cf.tables["criteria"].rename(index={"SRMR": cf.values.get("srmr_label", "SRMR")})
+        out.append(_table(crit, "Table 11. Fit against the thresholds", cols=["value", "threshold", "met"],
+                          loading=True))
+        out.append(f'<p class="note">RMSEA {_num(cf.values["rmsea"], "rmsea")}, 90% CI '
+                   f'[{_num(cf.values["rmsea_ci_lower"], "rmsea")}, {_num(cf.values["rmsea_ci_upper"], "rmsea")}].</p>')
         out.append(_table(cf.tables["loadings"], "Table 12. Loadings (unstandardised with SE, and standardised)",
                           labels=labels))
         mi = cf.tables.get("modification_indices")
@@ -655,6 +653,15 @@ def _section_invariance(report, labels: dict) -> list[str]:
             ivs = ivs.drop(columns="note")
         out.append(_table(ivs, "Table 14. Measurement invariance per scale",
                           badges=("level",), labels=labels, wide=True))
+    fits = iv.tables.get("fits")
+    if fits is not None and len(fits):
+        out.append('<p class="note">Each model\'s fit and its change from the model before (Δ): chi-square '
+                   'difference test, ΔCFI, ΔTLI, ΔRMSEA and ΔSRMR. Every model has a mean structure (several '
+                   'groups), so SRMR here counts mean residuals, as lavaan\'s srmr does.</p>')
+        out.append(_table(fits, "Table 14b. Fit of the configural, metric and scalar models",
+                          cols=["chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper",
+                                "srmr", "delta_chisq", "delta_df", "delta_pvalue", "delta_cfi", "delta_tli",
+                                "delta_rmsea", "delta_srmr"], labels=labels, wide=True))
     return out
 
 
@@ -671,15 +678,29 @@ def _section_aggregation(report, labels: dict) -> list[str]:
 
 
 _SECTIONS = (
-    ("items", "1. Items: answers, missingness, floor and ceiling", _section_items),
-    ("reliability", "2. Reliability per scale", _section_reliability),
-    ("adequacy", "3. Sampling adequacy", _section_adequacy),
-    ("retention", "4. How many factors", _section_retention),
-    ("efa", "5. Exploratory factor analysis", _section_efa),
-    ("cfa", "6. Confirmatory factor analysis", _section_cfa),
-    ("invariance", "7. Invariance across role groups", _section_invariance),
-    ("aggregation", "8. Aggregation to organisations", _section_aggregation),
+    ("items", "Items: answers, missingness, floor and ceiling", _section_items),
+    ("reliability", "Reliability per scale", _section_reliability),
+    ("adequacy", "Sampling adequacy", _section_adequacy),
+    ("retention", "How many factors", _section_retention),
+    ("efa", "Exploratory factor analysis", _section_efa),
+    ("cfa", "Confirmatory factor analysis", _section_cfa),
+    ("invariance", "Invariance across {groups}", _section_invariance),
+    ("aggregation", "Aggregation to organisations", _section_aggregation),
 )
+
+
+def _shown_sections(report) -> list[tuple[str, str, Callable]]:
+    """The numbered sections to show: those not asked for (no group, no organisations) are left out."""
+    from acap.validate import _group_words
+
+    out = []
+    for anchor, title, build in _SECTIONS:
+        sec = getattr(report, anchor)
+        if sec.status == "not requested":
+            continue
+        title = title.format(groups=_group_words(report.settings.get("group")))
+        out.append((anchor, f"{len(out) + 1}. {title}", build))
+    return out
 
 
 def _failed_section(anchor: str, title: str, exc: Exception) -> str:

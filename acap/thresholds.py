@@ -7,7 +7,7 @@ minimum n all read them from here; ``docs/methods/validation-report.md`` lists t
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_MIN_N", "THRESHOLDS"]
+__all__ = ["DEFAULT_MIN_N", "THRESHOLDS", "cut", "cut_text"]
 
 #: Default minimum number of respondents for a published organisation or role-group cell.
 DEFAULT_MIN_N = 5
@@ -17,6 +17,13 @@ THRESHOLDS: dict[str, dict] = {
     "alpha": dict(statistic="Cronbach's alpha", rule="≥ .70 acceptable; ≥ .80 good; < .60 poor",
                   value=0.70, source="Nunnally JC. Psychometric theory. 2nd ed. McGraw-Hill; 1978 "
                   "(.70 for early-stage research, .80 for basic research)"),
+    "reliability_good": dict(statistic="Reliability (the lower of alpha and omega total), 'good' band",
+                             rule="≥ .80 good", value=0.80, source="Nunnally JC. Psychometric theory. 2nd ed. "
+                             "McGraw-Hill; 1978 (.80 for basic research)"),
+    "reliability_questionable": dict(statistic="Reliability, 'questionable' band",
+                                     rule="≥ .60 questionable; below .60 poor", value=0.60,
+                                     source="George D, Mallery P. SPSS for Windows step by step. Allyn & Bacon; "
+                                     "2003 (bands of .10)"),
     "omega_total": dict(statistic="McDonald's omega total", rule="read as alpha (≥ .70 acceptable, ≥ .80 good)",
                         value=0.70, source="McDonald RP. Test theory: a unified treatment. Erlbaum; 1999; "
                         "bands as Nunnally 1978"),
@@ -31,6 +38,11 @@ THRESHOLDS: dict[str, dict] = {
                           source="Terwee CB, et al. J Clin Epidemiol 2007;60:34-42"),
     "kmo": dict(statistic="Kaiser-Meyer-Olkin MSA", rule="≥ .60 adequate ('mediocre'); ≥ .80 'meritorious'",
                 value=0.60, source="Kaiser HF. Psychometrika 1974;39:31-6"),
+    "kmo_meritorious": dict(statistic="Kaiser-Meyer-Olkin MSA, 'meritorious' band", rule="≥ .80", value=0.80,
+                            source="Kaiser HF. Psychometrika 1974;39:31-6"),
+    "salient_loading": dict(statistic="EFA pattern loading printed in the loadings figure", rule="|loading| ≥ .30",
+                            value=0.30, source="Tabachnick BG, Fidell LS. Using multivariate statistics. 7th ed. "
+                            "Pearson; 2019"),
     "bartlett": dict(statistic="Bartlett's test of sphericity", rule="p < .05", value=0.05,
                      source="Bartlett MS. Br J Stat Psychol 1950;3:77-85"),
     "parallel": dict(statistic="Parallel analysis", rule="retain factors whose eigenvalue exceeds the 95th "
@@ -66,3 +78,17 @@ THRESHOLDS: dict[str, dict] = {
                       source="acap feedback convention (after Currie et al. 2018, who found knowledge "
                       "gathered but not used)"),
 }
+
+
+def cut(key: str) -> float:
+    """The value of threshold ``key`` (e.g. ``cut("kmo")`` is 0.60)."""
+    return THRESHOLDS[key]["value"]
+
+
+def cut_text(key: str, digits: int = 2) -> str:
+    """The value of threshold ``key`` as a report writes it: ``.60``, ``15%`` for shares."""
+    v = cut(key)
+    if key == "floor_ceiling":
+        return f"{v:.0%}"
+    s = f"{abs(v):.{digits}f}"
+    return ("-" if v < 0 else "") + (s[1:] if s.startswith("0.") else s)

@@ -1,7 +1,10 @@
-"""One reproducible validation report of the questionnaire on a responses table.
+"""One reproducible validation report of a questionnaire on a table of answers.
 
-:func:`validation_report` scores the responses (refusing bad input exactly as
-:func:`acap.scoring.score` does), then runs every psychometric check a researcher needs to
+The questionnaire is acap's (responses scored and refused exactly as :func:`acap.scoring.score`
+does) or any set of numeric items with a measurement model (:mod:`acap.itemtable`: a
+researcher's own scale, no bank needed). :func:`validation_report` orchestrates: every
+statistic comes from the module that owns it, every cut-off from :mod:`acap.thresholds`, and
+the suppression rule from :func:`acap.aggregate.suppress`. It runs every psychometric check a researcher needs to
 judge the instrument on those data and returns a :class:`ValidationReport` of tables only:
 
 * item descriptives, distributions, floor and ceiling, missingness and don't-knows;
@@ -10,7 +13,7 @@ judge the instrument on those data and returns a :class:`ValidationReport` of ta
 * sampling adequacy (KMO, Bartlett), factor retention (parallel analysis, Velicer's MAP) and
   an EFA with the suggested number of factors;
 * a CFA of the bank's structure (or a model file) with fit and the largest modification
-  indices, and invariance of each scale across respondent role groups;
+  indices, and invariance of each scale across groups (role groups, or a column named);
 * aggregation statistics per scale (rwg(j), ICC(1), ICC(2)), over the organisations with at
   least ``min_n`` respondents on the scale only, so that nothing about a smaller one follows;
 * a plain-language verdict per scale with the thresholds used and their sources.
@@ -32,8 +35,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import json
-import math
 import os
 import platform
 from collections.abc import Mapping
@@ -44,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from acap.errors import AcapInputError
-from acap.thresholds import THRESHOLDS
+from acap.thresholds import THRESHOLDS, cut, cut_text
 
 __all__ = ["THRESHOLDS", "Section", "ValidationReport", "load_model", "validation_report"]
 
@@ -95,6 +96,9 @@ class ValidationReport:
     verdicts : DataFrame
         One row per scale (model factor): the key statistics, the verdicts and a
         plain-language summary.
+    key_findings : DataFrame
+        Whole-instrument findings (KMO, Bartlett, number of factors, CFA fit, omega
+        hierarchical): value, rule and reading, as text ready to show.
     items, reliability, adequacy, retention, efa, cfa, invariance, aggregation : Section
         The sections.
     """
@@ -104,6 +108,7 @@ class ValidationReport:
     model: dict
     thresholds: pd.DataFrame
     verdicts: pd.DataFrame
+    key_findings: pd.DataFrame
     items: Section
     reliability: Section
     adequacy: Section
@@ -120,16 +125,15 @@ class ValidationReport:
 
 # ---- input --------------------------------------------------------------------------------
 
-def load_model(source, bank) -> dict[str, list[str]]:
-    """Read and check a measurement model {factor: [items]} (YAML or JSON file, or a mapping).
+def load_model(source, bank=None) -> dict[str, list[str]]:
+    """Read and check a measurement model (YAML/JSON ``{factor: [items]}`` or lavaan syntax).
 
     Parameters
     ----------
-    source : path-like or mapping
-        A YAML/JSON file holding a mapping of factor name to a list of item IDs (or an
-        already loaded mapping).
-    bank : Bank
-        The item bank the items must belong to.
+    source : path-like, str or mapping
+        See :func:`acap.itemtable.load_model`.
+    bank : Bank, optional
+        When given, every item must be one of its items.
 
     Returns
     -------
@@ -139,8 +143,7 @@ def load_model(source, bank) -> dict[str, list[str]]:
     Raises
     ------
     AcapInputError
-        The file is missing or unreadable, is not a mapping, a factor has fewer than two
-        items, an item is listed twice or is not a bank item.
+        As :func:`acap.itemtable.load_model`; an unknown item names the bank.
 
     Examples
     --------
@@ -148,54 +151,16 @@ def load_model(source, bank) -> dict[str, list[str]]:
     >>> load_model({"f": ["AQ01", "AQ02", "AQ03"]}, load_bank())
     {'f': ['AQ01', 'AQ02', 'AQ03']}
     """
-    where = "model"
-    if isinstance(source, Mapping):
-        raw = source
-    else:
-        path = Path(source)
-        where = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise AcapInputError("no such file", where) from None
-        except OSError as exc:
-            raise AcapInputError(f"cannot read the model file ({exc.strerror or exc})", where) from None
-        try:
-            if path.suffix.lower() == ".json":
-                raw = json.loads(text)
-            else:
-                import yaml
+    from acap.itemtable import load_model as _load
 
-                raw = yaml.safe_load(text)
-        except Exception as exc:  # noqa: BLE001 - any parse error is one line for the user
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise AcapInputError(f"not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {first}",
-                                 where) from None
-    if not isinstance(raw, Mapping) or not raw:
-        raise AcapInputError("a model is a non-empty mapping {factor: [item IDs]}", where)
-    items = bank.items
-    seen: dict[str, str] = {}
-    out: dict[str, list[str]] = {}
-    for factor, its in raw.items():
-        f = str(factor)
-        if isinstance(its, str):
-            its = [s for s in its.replace("+", " ").replace(",", " ").split() if s]
-        if not isinstance(its, (list, tuple)) or not all(isinstance(i, str) for i in its):
-            raise AcapInputError(f"factor {f!r}: items must be a list of item IDs", where)
-        if len(its) < 2:
-            raise AcapInputError(f"factor {f!r} has {len(its)} item(s); a factor needs at least two", where)
-        for i in its:
-            if i not in items:
-                hint = " (item IDs are case-sensitive)" if i.upper() in items else ""
-                raise AcapInputError(f"factor {f!r}: unknown item ID {i!r}: not in bank {bank.bank} "
-                                     f"{bank.version}{hint}", where)
-            if i in seen:
-                raise AcapInputError(f"item {i!r} is listed under both {seen[i]!r} and {f!r}", where)
-            seen[i] = f
-        if f in items:
-            raise AcapInputError(f"factor {f!r} has the name of an item", where)
-        out[f] = list(its)
-    return out
+    if bank is None:
+        return _load(source)
+    try:
+        return _load(source, bank.items, what="item ID")
+    except AcapInputError as exc:
+        if "unknown item ID" in str(exc):
+            raise AcapInputError(f"{exc.detail}: not in bank {bank.bank} {bank.version}", exc.where) from None
+        raise
 
 
 def _data_hash(data) -> tuple[str, str]:
@@ -273,22 +238,16 @@ def _group_sizes(g: pd.Series, small_cells: bool, min_n: int) -> dict[str, int |
 def _withheld_groups(counts: pd.Series, min_n: int) -> list:
     """Groups of ``min_n`` or more whose size must not be shown, so the small groups' cannot be derived.
 
-    ``counts`` is respondents per group; the total is shown elsewhere in the report. When
-    the groups below ``min_n`` are fewer than two or hold fewer than ``min_n`` together,
-    the total less the shown sizes would give their (pooled) n, so the smallest other
-    groups are withheld too (ties: first in ``counts`` order) until the withheld groups are
-    at least two with at least ``min_n`` people, or all are withheld.
+    ``counts`` is respondents per group; the total is shown elsewhere in the report, so the
+    groups are one breakdown of it and :func:`acap.aggregate.suppress` (the one suppression
+    rule) says which are withheld: those below ``min_n``, then complementary ones.
     """
-    small = counts[counts < min_n]
-    if not len(small):
-        return []
-    held_k, held_n, extra = len(small), int(small.sum()), []
-    for lab, v in counts[counts >= min_n].sort_values(kind="stable").items():  # smallest first
-        if held_k >= 2 and held_n >= min_n:
-            break
-        extra.append(lab)
-        held_k, held_n = held_k + 1, held_n + int(v)
-    return extra
+    from acap.aggregate import suppress
+
+    t = pd.DataFrame({"breakdown": 0, "n": counts.to_numpy(dtype=float)},
+                     index=pd.Index(list(counts.index), name="group"))
+    held = suppress(t, min_n, within=["breakdown"], values=["n"])["suppressed"].to_numpy()
+    return [lab for lab, h, v in zip(counts.index, held, counts.to_numpy()) if h and v >= min_n]
 
 
 def _bank_file(bank, path) -> str:
@@ -328,97 +287,6 @@ def _fail_note(what: str, exc: Exception) -> str:
 
 # ---- statistics helpers ----------------------------------------------------------------------
 
-def em_moments(x: np.ndarray, max_iter: int = 1000, tol: float = 1e-9) -> tuple[np.ndarray, np.ndarray, int, bool]:
-    """Maximum-likelihood means and covariances of incomplete multivariate-normal data by EM.
-
-    The saturated model that lavaan's ``missing = "ml"`` estimates as its h1 (Little & Rubin
-    2002, ch. 11). Rows with no observed value must be removed first.
-
-    Parameters
-    ----------
-    x : ndarray (n, p)
-        Data with NaN for missing values.
-    max_iter : int
-    tol : float
-        Stop when no mean or covariance changes by more than ``tol``.
-
-    Returns
-    -------
-    mean : ndarray (p,)
-    cov : ndarray (p, p)
-        ML covariance matrix (divisor n).
-    iterations : int
-    converged : bool
-
-    References
-    ----------
-    Little RJA, Rubin DB. Statistical analysis with missing data. 2nd ed. Wiley; 2002.
-
-    Examples
-    --------
-    >>> x = np.array([[1., 2.], [2., np.nan], [3., 5.], [4., 4.]])
-    >>> m, c, _, ok = em_moments(x)
-    >>> ok, round(float(m[0]), 3)
-    (True, 2.5)
-    """
-    x = np.asarray(x, dtype=float)
-    n, p = x.shape
-    obs = ~np.isnan(x)
-    mu = np.nanmean(x, axis=0)
-    xc = np.where(obs, x - mu, 0.0)
-    cnt = obs.T.astype(float) @ obs.astype(float)
-    sigma = (xc.T @ xc) / np.maximum(cnt, 1.0)
-    sigma = np.diag(np.diag(sigma))  # a diagonal start is always positive definite
-    patterns, inverse = np.unique(obs, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    groups = [(patterns[g], np.flatnonzero(inverse == g)) for g in range(len(patterns))]
-    converged = False
-    it = 0
-    for it in range(1, max_iter + 1):
-        t1 = np.zeros(p)
-        t2 = np.zeros((p, p))
-        for o, rows in groups:
-            m = ~o
-            xo = x[np.ix_(rows, o)]
-            if not m.any():
-                t1 += xo.sum(axis=0)
-                t2 += xo.T @ xo
-                continue
-            s_oo = sigma[np.ix_(o, o)]
-            s_mo = sigma[np.ix_(m, o)]
-            beta = np.linalg.solve(s_oo, s_mo.T).T  # (m x o) regression of missing on observed
-            xm = mu[m] + (xo - mu[o]) @ beta.T
-            full = np.empty((len(rows), p))
-            full[:, o] = xo
-            full[:, m] = xm
-            t1 += full.sum(axis=0)
-            t2 += full.T @ full
-            t2[np.ix_(m, m)] += len(rows) * (sigma[np.ix_(m, m)] - beta @ s_mo.T)
-        new_mu = t1 / n
-        new_sigma = t2 / n - np.outer(new_mu, new_mu)
-        change = max(np.max(np.abs(new_mu - mu)), np.max(np.abs(new_sigma - sigma)))
-        mu, sigma = new_mu, (new_sigma + new_sigma.T) / 2
-        if change < tol:
-            converged = True
-            break
-    return mu, sigma, it, converged
-
-
-def moment_matched_data(mean: np.ndarray, cov: np.ndarray, n: int, columns, seed: int = 0) -> pd.DataFrame:
-    """Complete data whose means and ML covariance matrix (divisor n) equal ``mean`` and ``cov``.
-
-    An ML CFA depends on the data only through these moments and n, so fitting this table
-    is fitting the moments (the second stage of two-stage ML, Savalei & Bentler 2009).
-    """
-    rng = np.random.default_rng(seed)
-    a = rng.standard_normal((n, len(mean)))
-    a -= a.mean(axis=0)
-    q, _ = np.linalg.qr(a)  # orthonormal columns, each orthogonal to the constant
-    chol = np.linalg.cholesky(cov)
-    z = math.sqrt(n) * q @ chol.T
-    return pd.DataFrame(z + mean, columns=list(columns))
-
-
 def _fmt(v, digits: int = 2) -> str:
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "n/a"
@@ -428,85 +296,73 @@ def _fmt(v, digits: int = 2) -> str:
 
 # ---- sections -----------------------------------------------------------------------------------
 
-def _items_section(scored, bank, model, labels) -> tuple[Section, dict]:
+def _items_section(d, model) -> Section:
+    """Item descriptives, answer distributions and missingness (``d`` is an :class:`~acap.itemtable.ItemTable`)."""
     items = [i for its in model.values() for i in its]
-    meta = bank.items
-    x = scored.items
-    dk = scored.dont_know
+    x, dk = d.items, d.dont_know
     n = len(x)
-    rows = []
-    dist = {}
-    for iid in bank.item_ids:
+    owner = {i: f for f, its in model.items() for i in its}
+    rows, dist = [], {}
+    for iid in d.described:
         col = x[iid]
         answered = int(col.notna().sum())
         n_dk = int(dk[iid].sum())
-        if answered == 0 and n_dk == 0 and iid not in items:
+        if answered == 0 and n_dk == 0 and iid not in owner:
             continue  # an optional block not asked: nothing to describe
-        pts = bank.response_scales[meta[iid]["response_scale"]].points
+        lo, hi = float(d.low[iid]), float(d.high[iid])
+        pts = d.points(iid)
         v = col.dropna()
-        counts = v.value_counts().reindex(range(1, pts + 1), fill_value=0)
-        dist[iid] = counts.to_numpy().tolist() + [n_dk, n - answered - n_dk]
-        scale = next((f for f, its in model.items() if iid in its), None)
+        if pts is not None:
+            counts = v.value_counts().reindex(np.arange(lo, hi + 1), fill_value=0)
+            dist[iid] = counts.to_numpy().tolist() + ([n_dk] if d.has_dont_know else []) + [n - answered - n_dk]
         rows.append(dict(
-            item=iid, scale=scale if scale is not None else meta[iid]["scale"] or meta[iid]["kind"],
-            in_model=iid in items, reverse=bool(meta[iid]["reverse"]), points=pts, n=answered,
+            item=iid, scale=owner.get(iid) or d.kinds.get(iid, ""),
+            in_model=iid in owner, reverse=iid in d.reverse, low=lo, high=hi, n=answered,
             pct_skipped=(n - answered - n_dk) / n * 100, pct_dont_know=n_dk / n * 100,
             mean=v.mean() if answered else np.nan, sd=v.std() if answered > 1 else np.nan,
             median=v.median() if answered else np.nan,
             skew=v.skew() if answered > 2 else np.nan, kurtosis=v.kurt() if answered > 3 else np.nan,
-            pct_floor=(v == 1).mean() * 100 if answered else np.nan,
-            pct_ceiling=(v == pts).mean() * 100 if answered else np.nan,
-            text=_item_text(bank, iid, meta[iid])))
+            pct_floor=(v == lo).mean() * 100 if answered else np.nan,
+            pct_ceiling=(v == hi).mean() * 100 if answered else np.nan,
+            text=d.texts.get(iid, "")))
     table = pd.DataFrame(rows).set_index("item")
-    fc = THRESHOLDS["floor_ceiling"]["value"] * 100
-    table["flag"] = [
-        "; ".join(f for f, on in (("floor", r.pct_floor > fc), ("ceiling", r.pct_ceiling > fc)) if on)
-        for r in table.itertuples()]
-    points_max = max(len(d) for d in dist.values())
-    dist_cols = [str(k) for k in range(1, points_max - 1)] + ["dont_know", "skipped"]
-    distribution = pd.DataFrame({k: v + [np.nan] * (points_max - len(v)) for k, v in dist.items()},
-                                index=dist_cols).T.rename_axis("item")
-    # answered respondents per item pair is not shown; missingness per respondent is
+    if not d.has_dont_know:
+        table = table.drop(columns="pct_dont_know")
+    tables = {"descriptives": table}
+    if dist:
+        width = max(len(v) for v in dist.values())
+        tail = (["dont_know"] if d.has_dont_know else []) + ["skipped"]
+        lo_all = min(float(d.low[i]) for i in dist)
+        dist_cols = [f"{lo_all + k:g}" for k in range(width - len(tail))] + tail
+        tables["distribution"] = pd.DataFrame(
+            {k: v[:-len(tail)] + [np.nan] * (width - len(v)) + v[-len(tail):] for k, v in dist.items()},
+            index=dist_cols).T.rename_axis("item")
     miss_per_resp = x[items].isna().sum(axis=1)
     complete = int((miss_per_resp == 0).sum())
     resp = pd.DataFrame({"respondents": miss_per_resp.value_counts().sort_index()})
     resp.index.name = "items_missing"
+    tables["missing_per_respondent"] = resp
+    missing_words = "don't know and skipped are missing" if d.has_dont_know else "blank cells are missing"
     notes = [f"{n} respondents; {complete} ({complete / n:.0%}) answered every one of the {len(items)} "
-             f"model items. Item scores are reverse-keyed where the bank says so; don't know and "
-             f"skipped are missing.",
-             f"Floor/ceiling: share answering the lowest/highest option; flagged above {fc:.0f}% "
-             f"({THRESHOLDS['floor_ceiling']['source']})."]
-    return (Section("ok", tuple(notes), {"descriptives": table, "distribution": distribution,
-                                        "missing_per_respondent": resp},
-                    {"n_respondents": n, "n_complete": complete, "n_items": len(items)}),
-            {"complete": complete})
+             f"model items. Reverse-keyed items are scored after reversing; {missing_words}.",
+             "Floor and ceiling of each item are the shares giving its lowest and highest possible answer; they "
+             "are listed, not judged: the floor/ceiling criterion applies to scale scores (section 2)."]
+    return Section("ok", tuple(notes), tables, {"n_respondents": n, "n_complete": complete, "n_items": len(items)})
 
 
-def _item_text(bank, iid: str, meta: dict) -> str:
-    """An item's wording; for knowledge sources and conduits the short label, not the shared stem."""
-    labels = bank.labels()
-    if meta["kind"].startswith("source_"):
-        return f"{labels.get(meta['source'], meta['source'])} ({meta['kind'].split('_', 1)[1]})"
-    if meta["kind"] == "conduit":
-        return f"Conduit: {labels.get(iid, iid)}"
-    return meta["text"]
-
-
-def _scale_scores(scored, bank, model, min_share) -> pd.DataFrame:
+def _scale_scores(d, model, min_share) -> pd.DataFrame:
     """Mean of answered items per factor when at least ``min_share`` are answered (as scoring)."""
     from acap.scoring import _mean_with_share
 
-    out = {}
-    for f, its in model.items():
-        out[f] = _mean_with_share(scored.items[its].to_numpy(dtype=float), min_share)
-    return pd.DataFrame(out, index=scored.items.index)
+    return pd.DataFrame({f: _mean_with_share(d.items[its].to_numpy(dtype=float), min_share)
+                         for f, its in model.items()}, index=d.items.index)
 
 
-def _reliability_section(scored, bank, model, scale_scores) -> Section:
+def _reliability_section(d, model, scale_scores) -> Section:
     from acap import reliability
     from acap.reliability import omega as omega_fn
-    x = scored.items
-    cut = THRESHOLDS["item_rest"]["value"]
+    x = d.items
+    r_cut = cut("item_rest")
     fc = THRESHOLDS["floor_ceiling"]["value"]
     summary, item_rows, notes = {}, [], []
     for f, its in model.items():
@@ -514,10 +370,11 @@ def _reliability_section(scored, bank, model, scale_scores) -> Section:
                    g6=np.nan, average_r=np.nan, omega_total=np.nan, min_item_rest=np.nan,
                    n_items_low_r=np.nan, pct_floor=np.nan, pct_ceiling=np.nan)
         sc = scale_scores[f].dropna()
-        pts = bank.response_scales[bank.items[its[0]]["response_scale"]].points
+        # the lowest (highest) possible scale score: every item at its lowest (highest) answer
+        lo, hi = float(d.low[its].mean()), float(d.high[its].mean())
         if len(sc):
-            row["pct_floor"] = float((np.isclose(sc, 1)).mean() * 100)
-            row["pct_ceiling"] = float((np.isclose(sc, pts)).mean() * 100)
+            row["pct_floor"] = float((np.isclose(sc, lo)).mean() * 100)
+            row["pct_ceiling"] = float((np.isclose(sc, hi)).mean() * 100)
         try:
             _need_answers(x[its])
             a = reliability.alpha(x[its], reverse=())
@@ -528,15 +385,15 @@ def _reliability_section(scored, bank, model, scale_scores) -> Section:
                 r_drop = float(it.loc[iid, "r_drop"])
                 aid = float(it.loc[iid, "alpha_if_deleted"])
                 flags = []
-                if r_drop < cut:
-                    flags.append(f"item-rest r below {_fmt(cut)}")
+                if r_drop < r_cut:
+                    flags.append(f"item-rest r below {_fmt(r_cut)}")
                 if aid > a.alpha + 0.01:
                     flags.append("alpha rises if dropped")
                 item_rows.append(dict(scale=f, item=iid, n=int(it.loc[iid, "n"]), r_cor=float(it.loc[iid, "r_cor"]),
                                       r_drop=r_drop, alpha_if_deleted=aid, flag="; ".join(flags)))
             rd = it.loc[its, "r_drop"].astype(float)
             row["min_item_rest"] = float(rd.min())
-            row["n_items_low_r"] = int((rd < cut).sum())
+            row["n_items_low_r"] = int((rd < r_cut).sum())
         except _DATA_ERRORS as exc:  # a scale that cannot be analysed is reported, not fatal
             notes.append(_fail_note(f"Alpha of {f}", exc))
         if len(its) >= 3:
@@ -582,7 +439,7 @@ def _adequacy_section(xm) -> Section:
         k = kmo(xm)
         values.update(kmo=float(k.overall), kmo_label=getattr(k, "label", ""))
         per = k.per_item.rename("msa").to_frame()
-        per["flag"] = np.where(per["msa"] < THRESHOLDS["kmo"]["value"], "below .60", "")
+        per["flag"] = np.where(per["msa"] < THRESHOLDS["kmo"]["value"], f"below {cut_text('kmo')}", "")
         tables["kmo_items"] = per
     except _DATA_ERRORS as exc:
         notes.append(_fail_note("KMO", exc))
@@ -618,17 +475,19 @@ def _retention_section(xm, seed, n_iter, n_scales) -> Section:
         notes.append(_fail_note("Velicer's MAP", exc))
     notes.insert(0, f"Parallel analysis: {n_iter} simulated normal data sets (seed {seed}; Horn 1965), 95th "
                     f"percentile, as psych::fa.parallel suggests from its simulated data; MAP as psych::vss. "
-                    f"The bank has {n_scales} scales.")
+                    f"The model has {n_scales} factors.")
     status = "ok" if len(values) == 4 else ("partial" if values else "not computed")
     return Section(status, tuple(notes), tables, values)
 
 
-def _efa_section(xm, retention: Section, n_scales, seed, model) -> Section:
+def _efa_section(xm, retention: Section, n_scales, seed, model, n_factors=None) -> Section:
     from acap.factor import efa
 
     pa_k = retention.values.get("pa_n_factors")
     map_k = retention.values.get("map_n_factors")
-    if pa_k:
+    if n_factors:
+        k, basis = int(n_factors), "the number asked for"
+    elif pa_k:
         k, basis = int(pa_k), "parallel analysis"
     elif map_k:
         k, basis = int(map_k), "Velicer's MAP"
@@ -660,8 +519,14 @@ def _efa_section(xm, retention: Section, n_scales, seed, model) -> Section:
         rec.append(dict(scale=f, primary_factor=top, share_on_primary=float((prim == top).mean()),
                         mean_abs_loading=float(res.loadings.loc[its, top].abs().mean())))
     values = dict(n_factors=k, basis=basis, rmsr=float(res.rmsr), tli=float(res.tli), rmsea=float(res.rmsea),
-                  converged=bool(res.converged))
-    return Section("ok", tuple(notes), {"loadings": load, "phi": res.phi, "variance": res.variance,
+                  bic=float(res.bic), converged=bool(res.converged))
+    structure = res.structure.copy()
+    structure.insert(0, "scale", load["scale"])
+    fit = pd.DataFrame([dict(n_factors=k, rmsr=float(res.rmsr), tli=float(res.tli), rmsea=float(res.rmsea),
+                             bic=float(res.bic), chisq=float(res.chi_square), df=float(res.dof),
+                             pvalue=float(res.p_value))], index=pd.Index(["EFA"], name="model"))
+    return Section("ok", tuple(notes), {"loadings": load, "structure": structure, "phi": res.phi,
+                                        "variance": res.variance, "fit": fit,
                                         "scale_recovery": pd.DataFrame(rec).set_index("scale")}, values)
 
 
@@ -688,31 +553,34 @@ def _cfa_section(x: pd.DataFrame, model, settings, n_mi: int = 10) -> Section:
                        {"missing": settings["cfa_missing"], "n": n, "n_complete": n_complete})
     mode = settings["cfa_missing"]
     if mode == "auto":
-        mode = "listwise" if n_complete >= 0.9 * n and n_complete > len(items) + 1 else "two-stage"
+        mode = "listwise" if n_complete >= 0.9 * n and n_complete > len(items) + 1 else "two.stage"
     notes = []
     try:
         if mode == "listwise":
             fitdata = data.dropna()
-            notes.append(f"ML CFA (lavaan defaults: marker loadings, mean structure) on the {n_complete} "
+            notes.append(f"ML CFA (lavaan's cfa() defaults: marker loadings, no mean structure) on the {n_complete} "
                          f"complete cases of {n} respondents (listwise deletion).")
         elif mode == "fiml":
             fitdata = data
             notes.append(f"Full-information ML CFA (lavaan missing = 'ml') on all {n} respondents with at least "
                          f"one answer.")
         else:
-            mu, cov, iters, ok = em_moments(data.to_numpy(dtype=float))
-            if not ok:
-                notes.append(f"The EM estimate of the item means and covariances stopped after {iters} "
-                             f"iterations without converging.")
-            fitdata = moment_matched_data(mu, cov, n, items, seed=settings["seed"])
+            fitdata = data
+            lost = 1 - n_complete / n
+            why = (f"Only {n_complete} of {n} respondents answered every item, so listwise deletion would discard "
+                   f"{'most' if lost > 0.5 else 'some'} of the data ({lost:.0%}). "
+                   if settings["cfa_missing"] == "auto" else "")
             notes.append(
-                f"Only {n_complete} of {n} respondents answered every item, so listwise deletion would "
-                f"discard most of the data. Two-stage ML instead: the item means and covariances were "
-                f"estimated by EM from all {n} respondents (the saturated model of lavaan's missing = 'ml'), "
-                f"and the CFA was fitted to them with N = {n}. Estimates are consistent when data are missing "
-                f"at random; chi-square and standard errors treat the EM moments as complete data and are "
-                f"somewhat optimistic (Savalei & Bentler 2009).")
-        res = cfa(fitdata, model, missing="fiml") if mode == "fiml" else cfa(fitdata, model)
+                f"{why}Two-stage ML (lavaan missing = 'two.stage'): the item means and covariances were estimated "
+                f"by EM from all {n} respondents, the CFA was fitted to them, and the standard errors and the "
+                f"scaled chi-square account for the missing data (Savalei & Bentler 2009).")
+        if settings.get("ordinal"):
+            notes.append("Items treated as ordered categories: WLSMV (polychoric correlations and thresholds, "
+                         "diagonally weighted least squares, scaled chi-square), as lavaan's ordered = TRUE.")
+        method = {"listwise": "listwise", "fiml": "fiml"}.get(mode, "two.stage")
+        kw = {"ordered": True} if settings.get("ordinal") else {}
+        # lavaan syntax goes to the CFA as written (residual covariances, fixed values included)
+        res = cfa(fitdata, settings.get("model_syntax") or model, missing=method, **kw)
     except _DATA_ERRORS as exc:
         return Section("not computed", tuple(notes + [_fail_note("The CFA", exc)]), {},
                        {"missing": mode, "n": n, "n_complete": n_complete})
@@ -740,8 +608,15 @@ def _cfa_section(x: pd.DataFrame, model, settings, n_mi: int = 10) -> Section:
         notes.append(_fail_note("Modification indices", exc))
         mi = pd.DataFrame()
     fit_table = pd.DataFrame([fit], index=pd.Index(["model"], name="model"))
+    # which SRMR: lavaan's srmr counts mean residuals when the model has a mean structure
+    means = bool(getattr(res, "meanstructure", True))
+    srmr_label = "SRMR (with mean residuals)" if means else "SRMR (covariance residuals)"
+    notes.append("The SRMR shown is lavaan's srmr for this fit: "
+                 + ("the model has a mean structure, so the (zero-df) mean residuals are counted with the "
+                    "correlation residuals." if means else "no mean structure; correlation residuals only, as "
+                                                           "lavaan's default cfa()."))
     values = dict(missing=mode, n=n, n_complete=n_complete, verdict=verdict, criteria_met=n_met,
-                  converged=bool(res.converged), **fit)
+                  converged=bool(res.converged), srmr_label=srmr_label, meanstructure=means, **fit)
     return Section("ok", tuple(notes), {"fit": fit_table, "criteria": crit, "loadings": loads,
                                         "modification_indices": mi}, values)
 
@@ -755,26 +630,29 @@ def _invariance_fits(d: pd.DataFrame, model, group: str) -> tuple[pd.DataFrame, 
     """
     from acap.factor.cfa import invariance_fits, invariance_table
 
-    fits = invariance_fits(d, model, group)
+    items = [i for its in model.values() for i in its]
+    fits = invariance_fits(d, model, group, missing="two.stage" if d[items].isna().any().any() else "listwise")
     problems = [f"{name}: {p[0].lower()}{p[1:].rstrip('.')}"
                 for name, res in fits.items() for p in _cfa_diagnostics(res)]
     tab = invariance_table(fits)
+    for key in ("tli", "srmr"):  # changes beside the ones invariance_table gives, for a supplement's table
+        tab[f"delta_{key}"] = tab[key].diff()
     return tab, problems
 
 
 def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group, min_group_n,
-                        min_n: int = 5) -> Section:
+                        min_n: int = 5, by_org: bool | None = None) -> Section:
     if group not in background.columns:
         return Section("not computed", (f"There is no column {group!r} to group respondents by.",))
     g = background[group]
-    by_org = group == "organisation"
+    by_org = group == "organisation" if by_org is None else by_org
     if by_org:
         # organisations as groups: the small-cell rule applies to their names and sizes too
         min_group_n = max(min_group_n, min_n)
     total_n = g.value_counts()
-    notes = [f"Configural, metric and scalar models per scale across {group.replace('_', ' ')}s, by ML on "
-             f"each scale's complete cases (lavaan group.equal); groups with fewer than {min_group_n} complete "
-             f"cases on a scale are left out. A level holds when CFI drops by no more than .01 from the level "
+    notes = [f"Configural, metric and scalar models per scale across {group.replace('_', ' ')}s, by ML "
+             f"(two-stage ML when answers are missing, lavaan missing = 'two.stage'; lavaan group.equal); groups "
+             f"with fewer than {min_group_n} respondents answering a scale are left out. A level holds when CFI drops by no more than .01 from the level "
              f"below ({THRESHOLDS['delta_cfi']['source']})."]
     rows, fits = [], {}
     dropped_any = {}
@@ -783,7 +661,8 @@ def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group,
             rows.append(dict(scale=f, groups="", n=0, level="not tested",
                              note="fewer than 3 items"))
             continue
-        d = pd.concat([x[its], g.rename("_group")], axis=1).dropna()
+        d = pd.concat([x[its], g.rename("_group")], axis=1)
+        d = d[d["_group"].notna() & d[its].notna().any(axis=1)]
         counts = d["_group"].value_counts()
         keep = counts[counts >= min_group_n].index
         dropped = counts[counts < min_group_n]
@@ -793,7 +672,7 @@ def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group,
         d["_group"] = d["_group"].astype(str)
         if len(keep) < 2:
             rows.append(dict(scale=f, groups=", ".join(map(str, keep)), n=len(d), level="not tested",
-                             note=f"fewer than two groups with {min_group_n}+ complete cases"))
+                             note=f"fewer than two groups with {min_group_n}+ respondents"))
             continue
         try:
             tab, problems = _invariance_fits(d, {f: its}, "_group")
@@ -824,7 +703,7 @@ def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group,
         if hidden:
             parts.append(f"{len(hidden)} organisation{'s' if len(hidden) != 1 else ''} with fewer than {min_n} "
                          f"respondents (not named)")
-        notes.append("Left out for too few complete cases: " + "; ".join(parts) + ".")
+        notes.append("Left out for too few respondents: " + "; ".join(parts) + ".")
     summary = pd.DataFrame(rows).set_index("scale")
     tables = {"summary": summary}
     if fits:
@@ -834,8 +713,7 @@ def _invariance_section(x: pd.DataFrame, background: pd.DataFrame, model, group,
     return Section(status, tuple(notes), tables, {"group": group, "min_group_n": min_group_n})
 
 
-def _aggregation_section(scored, bank, model, scale_scores, min_n: int = 5,
-                         organisation="organisation") -> Section:
+def _aggregation_section(d, model, scale_scores, min_n: int = 5) -> Section:
     """rwg(j) per organisation and the across-organisation figures, over shown organisations only.
 
     An organisation enters a scale's figures only when at least ``min_n`` of its respondents
@@ -849,13 +727,13 @@ def _aggregation_section(scored, bank, model, scale_scores, min_n: int = 5,
     """
     from acap.aggregate import icc, rwg_j, uniform_null_variance
 
-    orgs = scored.background[organisation]
+    orgs = d.background[d.organisation]
     org_n = orgs.value_counts()
     rows, per_org, notes = [], {}, []
     rwg_cut = THRESHOLDS["rwg_j"]["value"]
     org_values = orgs.to_numpy()
     for f, its in model.items():
-        pts = bank.response_scales[bank.items[its[0]]["response_scale"]].points
+        pts = d.points(its[0])
         # respondents with a score on the scale, per organisation (0 for one with none)
         scored_n = scale_scores[f].notna().groupby(org_values).sum().reindex(org_n.index, fill_value=0)
         shown = scored_n.index[scored_n >= min_n]
@@ -863,7 +741,9 @@ def _aggregation_section(scored, bank, model, scale_scores, min_n: int = 5,
                    rwg_j_median=np.nan, rwg_j_min=np.nan, pct_orgs_rwg_ok=np.nan, icc1=np.nan, icc2=np.nan,
                    icc_F=np.nan, icc_p=np.nan, k=np.nan)
         try:
-            r = rwg_j(scored.items[its].reset_index(drop=True), orgs.reset_index(drop=True),
+            if pts is None or any(d.points(i) != pts for i in its):
+                raise AcapInputError("rwg(j) needs items with the same whole-number response options")
+            r = rwg_j(d.items[its].reset_index(drop=True), orgs.reset_index(drop=True),
                       uniform_null_variance(pts))
             r = r[r.index.isin(shown)]
             per_org[f] = r
@@ -918,13 +798,19 @@ def _aggregation_section(scored, bank, model, scale_scores, min_n: int = 5,
 def _band(value: float) -> str:
     if not np.isfinite(value):
         return "not computed"
-    if value >= 0.80:
+    if value >= cut("reliability_good"):
         return "good"
-    if value >= 0.70:
+    if value >= cut("alpha"):
         return "acceptable"
-    if value >= 0.60:
+    if value >= cut("reliability_questionable"):
         return "questionable"
     return "poor"
+
+
+def _group_words(group) -> str:
+    """How the report names the invariance groups: "role groups", "organisations", "groups of school"."""
+    return {"role_group": "role groups", "role": "roles", "organisation": "organisations"}.get(
+        group, f"groups of {group}")
 
 
 def _worst(levels) -> str:
@@ -938,7 +824,7 @@ def _verdicts(model, labels, rel: Section, agg: Section, inv: Section, cfa: Sect
     iv = inv.tables.get("summary", pd.DataFrame())
     cl = cfa.tables.get("loadings")
     fc = THRESHOLDS["floor_ceiling"]["value"] * 100
-    cut = THRESHOLDS["item_rest"]["value"]
+    r_cut = cut("item_rest")
     rows = []
     for f in model:
         r = rs.loc[f] if f in rs.index else pd.Series(dtype=float)
@@ -947,7 +833,7 @@ def _verdicts(model, labels, rel: Section, agg: Section, inv: Section, cfa: Sect
         coef = np.nanmin([alpha, omega_t]) if np.isfinite([alpha, omega_t]).any() else np.nan
         rel_level = _band(coef)
         min_r = float(r.get("min_item_rest", np.nan))
-        item_level = "not computed" if not np.isfinite(min_r) else ("good" if min_r >= cut else "questionable")
+        item_level = "not computed" if not np.isfinite(min_r) else ("good" if min_r >= r_cut else "questionable")
         floor, ceil = float(r.get("pct_floor", np.nan)), float(r.get("pct_ceiling", np.nan))
         fc_effect = [w for w, v in (("floor", floor), ("ceiling", ceil)) if np.isfinite(v) and v > fc]
         if not (np.isfinite(floor) or np.isfinite(ceil)):
@@ -982,9 +868,9 @@ def _verdicts(model, labels, rel: Section, agg: Section, inv: Section, cfa: Sect
         if item_level == "questionable":
             low = int(r.get("n_items_low_r", 0))
             s.append(f"{low} item{'s' if low != 1 else ''} correlate{'s' if low == 1 else ''} weakly with the "
-                     f"rest of the scale (item-rest r below {_fmt(cut)}; lowest {_fmt(min_r)}).")
+                     f"rest of the scale (item-rest r below {_fmt(r_cut)}; lowest {_fmt(min_r)}).")
         elif item_level == "good":
-            s.append(f"Every item relates to the rest of the scale (item-rest r ≥ {_fmt(cut)}).")
+            s.append(f"Every item relates to the rest of the scale (item-rest r ≥ {_fmt(r_cut)}).")
         if fc_level == "not computed":
             s.append("No respondent has a score on it, so floor and ceiling cannot be judged.")
         if fc_effect:
@@ -1002,10 +888,11 @@ def _verdicts(model, labels, rel: Section, agg: Section, inv: Section, cfa: Sect
                       "not supported": "Organisation-level use is not supported"}[agg_level]
                      + f" (median rwg(j) {_fmt(rwg_med)}, ICC(1) {_fmt(i1, 3)}, ICC(2) {_fmt(i2)}{over}).")
         if level in ("scalar", "metric", "configural only"):
-            s.append({"scalar": "Role groups can be compared on it (scalar invariance holds).",
-                      "metric": "Loadings are equal across role groups but intercepts are not: compare "
-                                "relationships, not means, across roles.",
-                      "configural only": "Loadings differ across role groups: compare role groups with care."}[level])
+            gw = _group_words(inv.values.get("group"))
+            s.append({"scalar": f"{gw.capitalize()} can be compared on it (scalar invariance holds).",
+                      "metric": f"Loadings are equal across {gw} but intercepts are not: compare "
+                                f"relationships, not means, across {gw}.",
+                      "configural only": f"Loadings differ across {gw}: compare {gw} with care."}[level])
         rows.append(dict(scale=f, label=labels.get(f, f), n_items=len(model[f]), alpha=alpha, omega_total=omega_t,
                          min_item_rest=min_r, pct_floor=floor, pct_ceiling=ceil, min_cfa_std_loading=min_std,
                          rwg_j_median=rwg_med, icc1=i1, icc2=i2, invariance=level, reliability=rel_level,
@@ -1015,50 +902,101 @@ def _verdicts(model, labels, rel: Section, agg: Section, inv: Section, cfa: Sect
     return pd.DataFrame(rows).set_index("scale")
 
 
+def _p_text(p: float) -> str:
+    return "p < .001" if p < .001 else f"p = {_fmt(p, 3)}"
+
+
+def _key_findings(adq: Section, ret: Section, cf: Section, rel: Section, n_scales: int) -> pd.DataFrame:
+    """Whole-instrument findings, each with the rule it was judged by (rendered as they are)."""
+    a, r, c, rv = adq.values, ret.values, cf.values, rel.values
+    rows = []
+    if "kmo" in a:
+        t = THRESHOLDS["kmo"]
+        rows.append(("Sampling adequacy (KMO)", f"{_fmt(a['kmo'])} ({a.get('kmo_label', '')})", t["rule"],
+                     "adequate" if a["kmo"] >= t["value"] else "inadequate"))
+    if "bartlett_p" in a:
+        t = THRESHOLDS["bartlett"]
+        rows.append(("Bartlett's test", f"χ²({a['bartlett_df']}) = {a['bartlett_chi2']:,.1f}, {_p_text(a['bartlett_p'])}",
+                     t["rule"], "correlations present" if a["bartlett_p"] < t["value"] else "no correlation structure"))
+    if "pa_n_factors" in r:
+        rows.append(("Number of factors", f"parallel analysis {r['pa_n_factors']} factors / "
+                     f"{r['pa_n_components']} components; MAP {r.get('map_n_factors', '–')}",
+                     "Horn 1965; Velicer 1976", f"model has {n_scales} factor{'s' if n_scales != 1 else ''}"))
+    if "cfi" in c:
+        rule = "; ".join(f"{THRESHOLDS[k]['statistic']} {THRESHOLDS[k]['rule']}" for k in ("cfi", "tli", "rmsea", "srmr"))
+        rows.append(("CFA of the model", f"CFI {_fmt(c['cfi'], 3)}, TLI {_fmt(c['tli'], 3)}, RMSEA {_fmt(c['rmsea'], 3)} "
+                     f"[{_fmt(c['rmsea_ci_lower'], 3)}, {_fmt(c['rmsea_ci_upper'], 3)}], {c.get('srmr_label', 'SRMR')} "
+                     f"{_fmt(c['srmr'], 3)}", rule, f"{c['verdict']} ({c['criteria_met']} of 4 met)"))
+    elif cf.status != "ok":
+        rows.append(("CFA of the model", "not computed", "", "see section 6"))
+    if "omega_h_bank" in rv:
+        oh, t = rv["omega_h_bank"], THRESHOLDS["omega_h"]
+        rows.append(("General factor (omega hierarchical)", _fmt(oh), t["rule"],
+                     "a total score is essentially unidimensional" if oh >= t["value"]
+                     else "factors are distinct: report factor scores, not only a total"))
+    return pd.DataFrame(rows, columns=["finding", "value", "rule", "reading"]).set_index("finding")
+
+
 # ---- the report -----------------------------------------------------------------------------------
 
-def validation_report(data, bank=None, model=None, group: str = "role_group", seed: int = 2024, *,
+_DEFAULT = object()  # "not given": the default depends on whether the data are acap responses
+
+
+def _is_acap_table(table, bank) -> bool:
+    """True when a table looks like acap responses: organisation and role columns and bank items."""
+    cols = set(table.data.columns)
+    return {"organisation", "role"} <= cols and bool(cols & set(bank.items))
+
+
+def validation_report(data, bank=None, model=None, group=_DEFAULT, seed: int = 2024, *,
                       n_iter: int = 50, min_group_n: int = 30, cfa_missing: str = "auto",
                       min_share: float = 2 / 3, n_modification_indices: int = 10, min_n: int = 5,
-                      date: str | None = None, respondents: str = "shown",
+                      date: str | None = None, points: int | None = None, range=None,  # noqa: A002
+                      reverse=(), organisation=_DEFAULT, n_factors: int | None = None,
+                      ordinal: bool = False, respondents: str = "shown",
                       allow_small_n: bool = False) -> ValidationReport:
-    """Build the validation report of the questionnaire on a responses table.
+    """Build the validation report of a questionnaire (acap's, or any numeric items) on a table.
+
+    Two kinds of input. **acap responses** (organisation and role columns and acap item IDs,
+    or ``bank`` the acap bank): refused exactly as :func:`acap.scoring.score` refuses bad input;
+    the model defaults to the bank's scales. **Any numeric items** (a researcher's own scale):
+    give ``model`` ({factor: [columns]} or lavaan syntax) or a custom ``bank``; the other
+    columns are ignored, the response range is read from the data unless ``points`` or
+    ``range`` is given, and invariance and aggregation run only when ``group`` and
+    ``organisation`` name columns.
 
     Parameters
     ----------
     data : path, DataFrame or Table
-        Responses table (CSV, XLSX or SAV path, or a frame), as :func:`acap.scoring.score` takes.
+        The table (CSV, XLSX or SAV path, or a frame).
     bank : Bank or path, optional
-        The item bank; the default bank when omitted.
-    model : mapping or path, optional
-        Measurement model {factor: [item IDs]} (YAML or JSON file); default the bank's scales
-        (``bank.scale_map``).
-    group : str, default "role_group"
-        Background column whose groups the invariance tests compare (``role_group`` or ``role``).
+        An item bank: acap's (the default for acap responses) or a custom one, whose scales,
+        response ranges, reverse keys and don't-know codes are then used.
+    model : mapping, str or path, optional
+        Measurement model: YAML or JSON {factor: [items]}, or lavaan syntax; default the
+        bank's scales.
+    group : str, optional
+        Column whose groups the invariance tests compare: ``role_group`` for acap responses;
+        none (no invariance) for other items unless given.
     seed : int, default 2024
-        Non-negative seed of parallel analysis, the EFA rotation starts and the two-stage CFA's moment-matched
-        data; the report is identical for the same data, bank, model and settings (bar the date).
+        Non-negative seed of parallel analysis and the EFA rotation starts; the report is
+        identical for the same data, model and settings (bar the date).
     n_iter : int, default 50
         Simulated data sets in parallel analysis.
     min_group_n : int, default 30
-        Smallest number of complete cases a role group needs on a scale to enter its invariance test.
-    cfa_missing : {"auto", "listwise", "two-stage", "fiml"}, default "auto"
-        How the CFA handles missing answers: ``"listwise"`` (lavaan's default), ``"two-stage"``
-        (EM means and covariances, then ML), ``"fiml"`` (full-information ML, lavaan's
-        ``missing = "ml"``; slow for many items), or ``"auto"``: listwise when at least 90% of
-        respondents are complete, otherwise two-stage.
+        Smallest number of respondents a group needs on a scale to enter its invariance test.
+    cfa_missing : {"auto", "listwise", "two.stage", "fiml"}, default "auto"
+        How the CFA treats missing answers: listwise deletion (lavaan's default), two-stage ML
+        (lavaan ``missing = "two.stage"``), full-information ML (lavaan ``missing = "ml"``), or
+        ``"auto"``: listwise when at least 90% of respondents are complete, otherwise two-stage.
     min_share : float, default 2/3
         Share of a scale's items needed for a scale score (as scoring).
     n_modification_indices : int, default 10
         How many of the largest modification indices to report.
     min_n : int, default 5
-        Small-cell rule, as in scoring and aggregation: no figure of an organisation with fewer
-        than ``min_n`` respondents (on a scale: with a score on it) can be read or worked out
-        from the report. Its per-organisation rwg(j) is left out, the across-organisation
-        figures (median, minimum and share of rwg(j), ICC(1), ICC(2), F, p, k, number of
-        organisations) are taken over the other organisations only, and when organisations
-        are the invariance groups it is not named and its size is not given, neither directly
-        nor as the total less the sizes shown.
+        Small-cell rule: no figure of an organisation with fewer than ``min_n`` respondents (on
+        a scale: with a score on it) can be read or worked out from the report (see
+        :func:`acap.aggregate.withheld_groups`).
     date : str, optional
         Date to print (ISO); default today's UTC date and time.
     respondents : {"shown", "all"}, default "shown"
@@ -1068,6 +1006,19 @@ def validation_report(data, bank=None, model=None, group: str = "role_group", se
         first line that it must not be released with organisation results.
     allow_small_n : bool, default False
         Needed for a ``min_n`` below the default (see :func:`acap.publish.check_min_n`).
+    points : int, optional
+        Other items: answers run 1..points.
+    range : (low, high) or "LO,HI", optional
+        Other items: the response range (default: each item's lowest and highest answer).
+    reverse : iterable of str
+        Other items: items to reverse-key.
+    organisation : str, optional
+        Column of organisations for the aggregation section: ``organisation`` for acap
+        responses; none (no aggregation section) for other items unless given.
+    n_factors : int, optional
+        Factors in the EFA (default: parallel analysis's suggestion).
+    ordinal : bool, default False
+        Fit the CFA to the items as ordered categories (WLSMV, lavaan's ``ordered = TRUE``).
 
     Returns
     -------
@@ -1076,35 +1027,34 @@ def validation_report(data, bank=None, model=None, group: str = "role_group", se
     Raises
     ------
     AcapInputError
-        Bad input, refused as scoring refuses it (unknown item ID, value off the scale, wrong
-        bank version, ...), a bad model file, or a bad setting. Analyses that fail on valid
-        data do not raise: their section says why.
-
-    References
-    ----------
-    See :data:`THRESHOLDS` and ``docs/methods/validation-report.md``.
+        Bad input (unknown item or column, a value off the scale, a bad model file or setting).
+        Analyses that fail on valid data do not raise: their section says why.
 
     Examples
     --------
-    >>> from acap.simulate import simulate
-    >>> rep = validation_report(simulate(6, seed=3).responses, seed=3)  # doctest: +SKIP
+    >>> rep = validation_report("bfi.csv", model={"A": ["A1", "A2", "A3", "A4", "A5"]})  # doctest: +SKIP
     >>> list(rep.sections())  # doctest: +SKIP
     ['items', 'reliability', 'adequacy', 'retention', 'efa', 'cfa', 'invariance', 'aggregation']
-    >>> rep.verdicts.loc["acquisition", "verdict"]  # doctest: +SKIP
-    'good'
     """
     import acap
     from acap.items import Bank, load_bank
+    from acap.itemtable import from_scored, read_items
+    from acap.readers import Table, read_table, table_from_frame
     from acap.scoring import score
 
-    if cfa_missing not in ("auto", "listwise", "two-stage", "fiml"):
-        raise AcapInputError(f"must be 'auto', 'listwise', 'two-stage' or 'fiml', got {cfa_missing!r}",
+    if cfa_missing == "two-stage":
+        cfa_missing = "two.stage"
+    if cfa_missing not in ("auto", "listwise", "two.stage", "fiml"):
+        raise AcapInputError(f"must be 'auto', 'listwise', 'two.stage' or 'fiml', got {cfa_missing!r}",
                              "cfa_missing")
     for name, v, lo in (("n_iter", n_iter, 1), ("min_group_n", min_group_n, 2), ("n_modification_indices",
                                                                                    n_modification_indices, 0),
                         ("min_n", min_n, 1)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
             raise AcapInputError(f"must be a whole number of at least {lo}, got {v!r}", name)
+    if n_factors is not None and (isinstance(n_factors, bool) or not isinstance(n_factors, (int, np.integer))
+                                  or n_factors < 1):
+        raise AcapInputError(f"must be a whole number of at least 1, got {n_factors!r}", "n_factors")
     # numpy's generators refuse negative seeds; checked here so the report never half-runs
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise AcapInputError(f"must be a whole number of at least 0, got {seed!r}", "seed")
@@ -1114,58 +1064,122 @@ def validation_report(data, bank=None, model=None, group: str = "role_group", se
         raise AcapInputError(f"must be 'shown' or 'all', got {respondents!r}", "respondents")
     min_n_override = check_min_n(min_n, allow_small_n)
     bank_path = None
-    if not isinstance(bank, Bank):
+    model_arg = model
+    if bank is not None and not isinstance(bank, Bank):
         bank_path = bank
         bank = load_bank(bank)
     source, sha = _data_hash(data)
-    scored = score(data, bank, min_share=min_share)
-    if respondents == "shown":
-        scored = shown_scores(scored, bank, min_n=int(min_n))
+    table = data if isinstance(data, Table) else (
+        table_from_frame(data) if isinstance(data, pd.DataFrame) else read_table(data))
+    default_bank = load_bank() if bank is None else None
+    acap_mode = (bank is not None and bank.bank == "acap") or (
+        bank is None and _is_acap_table(table, default_bank))
     model_source = "bank scales"
-    if model is None:
-        model = bank.scale_map
+    if acap_mode:
+        bank = bank or default_bank
+        if points is not None or range is not None or len(tuple(reverse)):
+            raise AcapInputError("the acap bank sets the response scale and reverse keys; --points, --range and "
+                                 "--reverse are for other items", "points")
+        scored = score(table, bank, min_share=min_share)
+        if respondents == "shown":
+            scored = shown_scores(scored, bank, min_n=int(min_n))
+        if model is None:
+            model = bank.scale_map
+        else:
+            model_source = str(model) if not isinstance(model, Mapping) else "given mapping"
+            model = load_model(model, bank)
+        in_model = {i for its in model.values() for i in its}
+        described = [i for i in bank.item_ids if i in in_model or i in table.data.columns]
+        d = from_scored(scored, bank, model, described)
+        group = "role_group" if group is _DEFAULT else group
+        org_col = "organisation" if organisation is _DEFAULT else organisation
+        if org_col is not None and org_col != "organisation":
+            raise AcapInputError("acap responses are aggregated by their organisation column", "organisation")
     else:
-        model_source = str(model) if not isinstance(model, Mapping) else "given mapping"
-        model = load_model(model, bank)
-    if group not in scored.background.columns:
-        raise AcapInputError(f"unknown group column {group!r}; use one of "
-                             f"{', '.join(c for c in scored.background.columns if c != 'years_in_role')}", "group")
-    labels = bank.labels()
+        group = None if group is _DEFAULT else group
+        org_col = None if organisation is _DEFAULT else organisation
+        if bank is not None:  # a custom bank: its scales, response ranges, reverse keys and wording
+            model_source = "bank scales"
+            model = bank.scale_map if model is None else load_model(model, bank)
+            meta = bank.items
+            in_model = [i for its in model.values() for i in its]
+            rs = {meta[i]["response_scale"] for i in in_model}
+            if len(rs) > 1:
+                raise AcapInputError("the model mixes response scales; analyse items on one response scale together",
+                                     "model")
+            rscale = bank.response_scales[rs.pop()]
+            dk = rscale.dont_know.code if rscale.dont_know is not None else None
+            d = read_items(table, model, points=rscale.points, reverse=[i for i in in_model if meta[i]["reverse"]],
+                           group=group, organisation=org_col, dont_know=dk,
+                           texts={i: meta[i]["text"] for i in in_model}, labels=bank.labels(),
+                           title=f"Validation report: {bank.title}", bank=bank.bank, bank_version=bank.version)
+        else:
+            if model is None:
+                raise AcapInputError("these are not acap responses (no organisation and role columns with acap "
+                                     "item IDs): give a model {factor: [columns]} or lavaan syntax", "model")
+            model_source = str(model) if not isinstance(model, Mapping) else "given mapping"
+            from acap.itemtable import load_model as load_columns_model
+
+            model = load_columns_model(model, table.data.columns)
+            d = read_items(table, model, points=points, range=range, reverse=reverse, group=group,
+                           organisation=org_col)
+    if group is not None and group not in d.background.columns:
+        cols = [c for c in d.background.columns if c != "years_in_role"]
+        raise AcapInputError(f"unknown group column {group!r}" + (f"; use one of {', '.join(cols)}" if cols else ""),
+                             "group")
+    from acap.itemtable import lavaan_text
+
+    syntax = lavaan_text(model_arg) if model_arg is not None and not isinstance(model_arg, Mapping) else None
+    labels = d.labels
     settings = dict(seed=int(seed), n_iter=int(n_iter), min_group_n=int(min_group_n), cfa_missing=cfa_missing,
-                    min_share=float(min_share), group=group, model=model_source,
+                    min_share=float(min_share), group=group, organisation=org_col, model=model_source,
                     n_modification_indices=int(n_modification_indices), min_n=int(min_n),
                     min_n_override=bool(min_n_override), respondents=respondents,
-                    efa="minres extraction, oblimin rotation", missing="don't know and skipped are missing; "
-                    "pairwise correlations for alpha, KMO, parallel analysis, MAP and EFA")
+                    n_factors=n_factors, ordinal=bool(ordinal), model_syntax=syntax,
+                    efa="minres extraction, oblimin rotation", missing=(
+                        "don't know and skipped are missing" if d.has_dont_know else "blank cells are missing")
+                    + "; pairwise correlations for alpha, KMO, parallel analysis, MAP and EFA")
+    if not acap_mode:
+        settings.update(points=points, range=None if range is None else list(
+            __import__("acap.itemtable", fromlist=["parse_range"]).parse_range(range)), reverse=list(d.reverse))
     all_items = [i for its in model.values() for i in its]
-    x = scored.items
+    x = d.items
     xm = x[all_items]
+    bg = d.background
     # numpy's floating-point warnings (0/0 on awkward data) are silenced with errstate, which is
     # local to this thread and context; warnings.catch_warnings would change the filters of the
     # whole process. Failures become section notes.
     with np.errstate(all="ignore"):
-        items_sec, _ = _items_section(scored, bank, model, labels)
-        scale_scores = _scale_scores(scored, bank, model, min_share)
-        rel = _reliability_section(scored, bank, model, scale_scores)
+        items_sec = _items_section(d, model)
+        scale_scores = _scale_scores(d, model, min_share)
+        rel = _reliability_section(d, model, scale_scores)
         adq = _adequacy_section(xm)
         ret = _retention_section(xm, int(seed), int(n_iter), len(model))
-        ef = _efa_section(xm, ret, len(model), int(seed), model)
+        ef = _efa_section(xm, ret, len(model), int(seed), model, n_factors)
         cf = _cfa_section(x, model, settings, int(n_modification_indices))
-        inv = _invariance_section(x, scored.background, model, group, int(min_group_n), int(min_n))
-        agg = _aggregation_section(scored, bank, model, scale_scores, int(min_n))
+        if group is None:
+            inv = Section("not requested", ("No grouping column was given, so invariance was not tested "
+                                            "(give one with --group / group=).",), {}, {"group": None})
+        else:
+            inv = _invariance_section(x, bg, model, group, int(min_group_n), int(min_n),
+                                      by_org=group == org_col)
+        if org_col is None:
+            agg = Section("not requested", ("No organisation column was given, so aggregation was not examined "
+                                            "(give one with --organisation / organisation=).",), {}, {})
+        else:
+            agg = _aggregation_section(d, model, scale_scores, int(min_n))
     verdicts = _verdicts(model, labels, rel, agg, inv, cf)
     thresholds = pd.DataFrame.from_dict(THRESHOLDS, orient="index").rename_axis("key")
-    bg = scored.background
     meta = dict(
         release_warning=ALL_RESPONDENTS_WARNING if respondents == "all" else None,
-        title=f"Validation report: {bank.title}", acap_version=acap.__version__, bank=bank.bank,
-        bank_version=bank.version, bank_file=_bank_file(bank, bank_path),
+        title=d.title, acap_version=acap.__version__, bank=d.bank,
+        bank_version=d.bank_version, bank_file=_bank_file(bank, bank_path) if bank is not None else "none",
         data_source=source, data_sha256=sha,
         date=date or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        n_respondents=int(len(bg)), n_organisations=int(bg["organisation"].nunique()),
+        n_respondents=int(len(bg)), n_organisations=int(bg[org_col].nunique()) if org_col else None,
         n_items=len(all_items), n_scales=len(model),
         scale_labels={f: labels.get(f, f) for f in model},
-        group_sizes=_group_sizes(bg[group], group == "organisation", int(min_n)),
+        group_sizes=_group_sizes(bg[group], group == org_col, int(min_n)) if group else {},
         python=platform.python_version(), numpy=np.__version__, pandas=pd.__version__,
     )
     try:
@@ -1175,5 +1189,6 @@ def validation_report(data, bank=None, model=None, group: str = "role_group", se
     except ImportError:  # pragma: no cover
         pass
     return ValidationReport(meta=meta, settings=settings, model={k: list(v) for k, v in model.items()},
-                            thresholds=thresholds, verdicts=verdicts, items=items_sec, reliability=rel,
+                            thresholds=thresholds, verdicts=verdicts,
+                            key_findings=_key_findings(adq, ret, cf, rel, len(model)), items=items_sec, reliability=rel,
                             adequacy=adq, retention=ret, efa=ef, cfa=cf, invariance=inv, aggregation=agg)

@@ -143,3 +143,22 @@ def test_no_common_rows_named():
                       "c": [1, 3, 2, 2, 1, 3]})
     with pytest.raises(AcapInputError, match="'a' and 'b'"):
         kmo(x)
+
+
+def test_correlation_input_is_recognised_as_efa_does():
+    """A correlation matrix with a 1e-10 asymmetry is a correlation matrix to kmo, bartlett and efa alike."""
+    from acap.factor import efa
+
+    x = pd.read_csv(FIX / "bfi25.csv").iloc[:, :10]
+    r = x.corr().to_numpy().copy()
+    r[0, 1] += 1e-10  # as a matrix read back from a text file may be
+    r = pd.DataFrame(r, index=x.columns, columns=x.columns)
+    want = kmo(x).overall
+    assert kmo(r).overall == pytest.approx(want, abs=1e-8)
+    b_raw = bartlett(x)
+    assert bartlett(r, n_obs=len(x)).chi2 == pytest.approx(b_raw.chi2, rel=1e-6)
+    assert efa(r, 2).loadings.shape == (10, 2)  # efa takes it as a correlation matrix too
+    with pytest.raises(AcapInputError, match="n_obs"):
+        bartlett(r)  # a correlation matrix needs the sample size
+    # forcing the raw reading is the same keyword everywhere
+    assert kmo(x, is_corr=False).overall == pytest.approx(want)

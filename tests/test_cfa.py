@@ -58,12 +58,12 @@ def sim():
 
 @pytest.fixture(scope="module")
 def hs_fit(hs):
-    return cfa(hs, HS_MODEL)
+    return cfa(hs, HS_MODEL, meanstructure=True)
 
 
 @pytest.fixture(scope="module")
 def sim_fit(sim):
-    return cfa(sim, SIM_MODEL)
+    return cfa(sim, SIM_MODEL, meanstructure=True)
 
 
 def _check_fit(res: CFAResult, fixture: str):
@@ -201,7 +201,7 @@ def test_sim_multigroup_parameters(sim, step, equal):
 
 # --- properties -----------------------------------------------------------------------------
 def test_duplicated_data_doubles_chisq_keeps_estimates(hs, hs_fit):
-    twice = cfa(pd.concat([hs, hs], ignore_index=True), HS_MODEL)
+    twice = cfa(pd.concat([hs, hs], ignore_index=True), HS_MODEL, meanstructure=True)
     assert twice.fit["chisq"] == pytest.approx(2 * hs_fit.fit["chisq"], rel=1e-8)
     assert np.allclose(twice.params["est"], hs_fit.params["est"], atol=1e-7)
     assert np.allclose(twice.params["se"] * np.sqrt(2), hs_fit.params["se"], atol=1e-7)
@@ -210,7 +210,7 @@ def test_duplicated_data_doubles_chisq_keeps_estimates(hs, hs_fit):
 def test_row_order_and_item_scale(hs, hs_fit):
     shuffled = hs.sample(frac=1.0, random_state=3)
     shuffled["x5"] = shuffled["x5"] * 10  # rescaling an item rescales its loading only
-    res = cfa(shuffled, HS_MODEL)
+    res = cfa(shuffled, HS_MODEL, meanstructure=True)
     assert res.fit["chisq"] == pytest.approx(hs_fit.fit["chisq"], rel=1e-8)
     a = res.loadings.loc["textual=~x5", "est"]
     b = hs_fit.loadings.loc["textual=~x5", "est"]
@@ -237,7 +237,7 @@ def test_estimator_and_package_entry_point(hs, hs_fit):
     assert est.loadings_.equals(hs_fit.loadings)
     assert len(est.modification_indices_) == len(hs_fit.modification_indices)
     # acap.factor.cfa works as a function whether the name holds the function or the module
-    res = acap.factor.cfa(hs, HS_MODEL)
+    res = acap.factor.cfa(hs, HS_MODEL, meanstructure=True)
     assert res.fit["df"] == 24
 
 
@@ -308,7 +308,7 @@ def bfi():
 
 
 def test_bfi_fit_parameters_mi(bfi):
-    res = cfa(bfi, BFI_MODEL)
+    res = cfa(bfi, BFI_MODEL, meanstructure=True)
     assert res.fit["n"] == 2436
     _check_fit(res, "bfi_fit.json")
     _check_params(res.params, "bfi_params.csv")

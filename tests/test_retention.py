@@ -105,13 +105,32 @@ def test_batched_minres_equals_one_at_a_time_fits():
     assert same.mean() >= 0.9
 
 
+def test_batched_solver_equals_compiled_solver():
+    """The numpy solver (no compilation) and the compiled one find the same minima."""
+    from acap.factor.retention import _one_factor_values_batched
+
+    rng = np.random.default_rng(7)
+    for n, p in ((264, 43), (150, 8), (2800, 25)):
+        rs = _wishart_corr(rng, n, p, 30)
+        np.testing.assert_allclose(_one_factor_values_batched(rs), _one_factor_values(rs), atol=1e-6)
+
+
+def test_auto_solver_is_compiled_only_for_many_iterations(sim):
+    a = af.parallel_analysis(sim, n_iter=20, seed=3)
+    b = af.parallel_analysis(sim, n_iter=20, seed=3, solver="newton")
+    assert a.settings["solver"] == "batched" and b.settings["solver"] == "newton"
+    # same draws, same minima: the same table up to the solvers' tolerance
+    pd.testing.assert_frame_equal(a.eigenvalues, b.eigenvalues, atol=1e-6)
+
+
 def test_parallel_is_reproducible_and_options(sim):
     a = af.parallel_analysis(sim, n_iter=10, seed=5)
     b = af.parallel_analysis(sim, n_iter=10, seed=5)
     pd.testing.assert_frame_equal(a.eigenvalues, b.eigenvalues)
     # Resampling is off by default (psych's suggestions with sim=TRUE ignore it).
     assert "pc_resampled" not in a.eigenvalues and a.settings["resample"] is False
-    assert a.settings["solver"] == "newton" and a.settings["seed"] == 5
+    # below 200 iterations nothing is compiled: the batched numpy solver
+    assert a.settings["solver"] == "batched" and a.settings["seed"] == 5
     only_r = af.parallel_analysis(sim, n_iter=10, seed=5, sim=False)
     assert "pc_simulated" not in only_r.eigenvalues
     assert only_r.settings["compared_with"] == "resampled"

@@ -27,6 +27,7 @@ L-BFGS-B as a last resort.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,11 @@ class GroupStats:
     cov: np.ndarray
     patterns: list[Pattern] | None = None
     baseline_loglik: float = 0.0
+    #: two-stage ML: the missing-data patterns behind the EM moments (mean, cov), kept for the
+    #: sandwich standard errors; the fit itself treats mean and cov as complete-data moments
+    stage1: list[Pattern] | None = None
+    #: two-stage ML: the available-case ADF Gamma lavaan uses for the baseline model's scaling
+    stage1_adf: np.ndarray | None = None
 
     def __post_init__(self):
         p = len(self.mean)
@@ -155,27 +161,33 @@ def em_h1(patterns: list[Pattern], p: int, n: int, tol: float = 1e-11, max_iter:
     mu = t1 / cnt
     sigma = np.diag(t2 / cnt - mu ** 2)
     allv = np.arange(p)
-    for _ in range(max_iter):
-        s1 = np.zeros(p)
-        s2 = np.zeros((p, p))
-        for pt in patterns:
-            o = pt.obs
-            sx = pt.n * pt.mean
-            sxx = pt.n * (pt.cov + np.outer(pt.mean, pt.mean))
-            s1[o] += sx
-            s2[np.ix_(o, o)] += sxx
-            if len(o) == p:
-                continue
+    # per pattern, once: index grids and the observed sums (the loop then only solves)
+    base1 = np.zeros(p)
+    base2 = np.zeros((p, p))
+    incomplete = []
+    for pt in patterns:
+        o = pt.obs
+        sx = pt.n * pt.mean
+        sxx = pt.n * (pt.cov + np.outer(pt.mean, pt.mean))
+        base1[o] += sx
+        base2[np.ix_(o, o)] += sxx
+        if len(o) < p:
             u = np.setdiff1d(allv, o)
-            b = np.linalg.solve(sigma[np.ix_(o, o)], sigma[np.ix_(o, u)]).T
+            incomplete.append((pt.n, o, u, np.ix_(o, o), np.ix_(o, u), np.ix_(u, u),
+                               np.ix_(u, o), sx, sxx))
+    for _ in range(max_iter):
+        s1 = base1.copy()
+        s2 = base2.copy()
+        for cnt_k, o, u, ioo, iou, iuu, iuo, sx, sxx in incomplete:
+            b = np.linalg.solve(sigma[ioo], sigma[iou]).T
             a = mu[u] - b @ mu[o]
-            c = sigma[np.ix_(u, u)] - b @ sigma[np.ix_(o, u)]
-            s1[u] += pt.n * a + b @ sx
+            c = sigma[iuu] - b @ sigma[iou]
+            s1[u] += cnt_k * a + b @ sx
             uo = b @ sxx + np.outer(a, sx)
-            s2[np.ix_(u, o)] += uo
-            s2[np.ix_(o, u)] += uo.T
+            s2[iuo] += uo
+            s2[iou] += uo.T
             bsa = b @ np.outer(sx, a)
-            s2[np.ix_(u, u)] += b @ sxx @ b.T + bsa + bsa.T + pt.n * (np.outer(a, a) + c)
+            s2[iuu] += b @ sxx @ b.T + bsa + bsa.T + cnt_k * (np.outer(a, a) + c)
         mu_new = s1 / n
         sigma_new = s2 / n - np.outer(mu_new, mu_new)
         sigma_new = 0.5 * (sigma_new + sigma_new.T)
@@ -186,57 +198,75 @@ def em_h1(patterns: list[Pattern], p: int, n: int, tol: float = 1e-11, max_iter:
     return mu, sigma
 
 
+class FreeIndex:
+    """Hands out parameter indices: -1 for a fixed value, a new index for a free one, the same
+    index again for a free one whose key was seen before (an equality constraint)."""
+
+    def __init__(self):
+        self.count = 0
+        self._shared: dict[tuple, int] = {}
+
+    def __call__(self, free: bool, key: tuple | None = None) -> int:
+        if not free:
+            return -1
+        if key is not None and key in self._shared:
+            return self._shared[key]
+        idx = self.count
+        self.count += 1
+        if key is not None:
+            self._shared[key] = idx
+        return idx
+
+
 def build_table(factors, items, loadings, ngroups, equal_loadings=False,
                 equal_intercepts=False, residual_covs=()):
     """Long parameter table in lavaan's order for ``cfa(..., meanstructure=TRUE)``.
 
-    ``loadings`` is a list of (factor index, item index); the first item listed for a factor
-    is its marker (loading fixed at 1). Latent means are fixed at 0, except that with equal
-    intercepts they are free in every group but the first (lavaan's group.equal convention).
+    ``loadings`` is a list of (factor index, item index), the first item listed for a factor
+    being its marker (loading fixed at 1), or a pair (list of (factor, item, free, value),
+    {(j, k): (free, value)} for the latent (co)variances, k <= j) when the model fixes or frees
+    values itself (lavaan's ``1*x``, ``NA*x``, ``f ~~ 1*f``). Latent means are fixed at 0,
+    except that with equal intercepts they are free in every group but the first (lavaan's
+    group.equal convention).
     """
     p, m = len(items), len(factors)
+    if isinstance(loadings, tuple):
+        loads, latent = loadings
+    else:
+        first = {}
+        for j, i in loadings:
+            first.setdefault(j, i)
+        loads = [(j, i, first[j] != i, 0.0 if first[j] != i else 1.0) for j, i in loadings]
+        latent = {}
     rows = []
-    nfree = 0
-    shared: dict[tuple, int] = {}
+    index = FreeIndex()
 
     def add(g, kind, r, c, lhs, op, rhs, free, value, share_key=None):
-        nonlocal nfree
-        idx = -1
-        if free:
-            if share_key is not None and share_key in shared:
-                idx = shared[share_key]
-            else:
-                idx = nfree
-                nfree += 1
-                if share_key is not None:
-                    shared[share_key] = idx
         rows.append(dict(lhs=lhs, op=op, rhs=rhs, group=g, kind=kind, row=r, col=c,
-                         free=idx, value=value))
+                         free=index(free, share_key), value=value))
 
-    markers = {}
-    for j, i in loadings:
-        markers.setdefault(j, i)
     for g in range(ngroups):
-        for j, i in loadings:
-            is_marker = markers[j] == i
-            add(g, "lambda", i, j, factors[j], "=~", items[i], not is_marker,
-                1.0 if is_marker else 0.0, ("lambda", i, j) if equal_loadings else None)
+        for j, i, free, value in loads:
+            add(g, "lambda", i, j, factors[j], "=~", items[i], free, value,
+                ("lambda", i, j) if equal_loadings else None)
         for i in range(p):
             add(g, "theta", i, i, items[i], "~~", items[i], True, 0.0)
         for a, b in residual_covs:
             add(g, "theta", max(a, b), min(a, b), items[a], "~~", items[b], True, 0.0)
         for j in range(m):
-            add(g, "psi", j, j, factors[j], "~~", factors[j], True, 0.0)
+            free, value = latent.get((j, j), (True, 0.0))
+            add(g, "psi", j, j, factors[j], "~~", factors[j], free, value)
         for j in range(m):
             for k in range(j + 1, m):
-                add(g, "psi", k, j, factors[j], "~~", factors[k], True, 0.0)
+                free, value = latent.get((k, j), (True, 0.0))
+                add(g, "psi", k, j, factors[j], "~~", factors[k], free, value)
         for i in range(p):
             add(g, "nu", i, 0, items[i], "~1", "", True, 0.0,
                 ("nu", i) if equal_intercepts else None)
         for j in range(m):
             add(g, "alpha", j, 0, factors[j], "~1", "", equal_intercepts and g > 0, 0.0)
     table = pd.DataFrame(rows)
-    table.attrs["nfree"] = nfree
+    table.attrs["nfree"] = index.count
     return table
 
 
@@ -468,10 +498,19 @@ class Engine:
             for j in range(self.m):
                 blk = lam_rows[lam_rows["col"] == j]
                 idx = blk["row"].to_numpy(int)
-                marker = blk[blk["free"] < 0]["row"].to_numpy(int)
+                marker = blk[(blk["free"] < 0) & (blk["value"] != 0)]["row"].to_numpy(int)
                 c = s.cov[np.ix_(idx, idx)]
                 vals, vecs = np.linalg.eigh(c)
                 load = vecs[:, -1] * np.sqrt(max(vals[-1], 1e-8))
+                if load.sum() < 0:
+                    load = -load
+                psi_row = sub[(sub["kind"] == "psi") & (sub["row"] == j) & (sub["col"] == j)]
+                if len(marker) == 0 and len(psi_row) and psi_row["free"].iloc[0] < 0:
+                    # factor scaled by a fixed variance ("f ~~ 1*f"): unscaled loadings
+                    var = float(psi_row["value"].iloc[0]) or 1.0
+                    lam[idx, j] = load / math.sqrt(abs(var))
+                    psi_diag[j] = var
+                    continue
                 mk = int(np.where(idx == marker[0])[0][0]) if len(marker) else 0
                 if abs(load[mk]) < 1e-3 * np.sqrt(c[mk, mk]):
                     load = np.sqrt(np.maximum(np.diag(c), 1e-8))

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from acap import _dist
 
 from acap.errors import AcapInputError
-from acap.itemdata import numeric_items
+from acap.factor._corr import as_corr
 
 __all__ = ["KMOResult", "BartlettResult", "kmo", "bartlett"]
 
@@ -72,53 +72,18 @@ class BartlettResult:
 
 
 # ----------------------------------------------------------------------------- input helpers
-def _looks_like_correlation(frame: pd.DataFrame) -> bool:
-    # Same test as psych::isCorrelation: square, symmetric, unit diagonal, entries in [-1, 1].
-    if frame.shape[0] != frame.shape[1] or frame.shape[0] < 2:
-        return False
-    m = frame.to_numpy()
-    if np.isnan(m).any():
-        return False
-    return bool(np.allclose(m, m.T, rtol=0, atol=1e-12)
-                and np.allclose(np.diag(m), 1.0, rtol=0, atol=1e-8)
-                and m.min() >= -1 and m.max() <= 1)
+def _corr_input(data, what: str, is_corr: bool | None, n_obs=None):
+    """The correlation matrix to analyse (a frame), whether it was given as one, and the n.
 
-
-def pairwise_correlation(items: pd.DataFrame, what: str) -> pd.DataFrame:
-    """Pearson correlations from pairwise-complete observations (R's ``use = "pairwise"``)."""
-    r = items.corr(method="pearson", min_periods=2)
-    if r.isna().to_numpy().any():
-        rows, cols = np.nonzero(r.isna().to_numpy())
-        a, b = r.index[rows[0]], r.columns[cols[0]]
-        raise AcapInputError(f"items {a!r} and {b!r} have fewer than 2 rows answered in common "
-                             "(or no variance there), so their correlation is undefined", what)
-    return r
-
-
-def _correlation_input(data, what: str, is_correlation: bool | None) -> tuple[pd.DataFrame, bool, int]:
-    """The correlation matrix to analyse, whether it was given as such, and the rows of data."""
-    # Numbers first (any table must pass this); constant columns and missing cells are only
-    # refused once we know these are raw scores rather than a correlation matrix.
-    frame = numeric_items(data, what, min_answers=0, allow_constant=True)
-    if is_correlation is None:
-        is_correlation = _looks_like_correlation(frame)
-    if is_correlation:
-        if frame.shape[0] != frame.shape[1]:
-            raise AcapInputError(f"a correlation matrix must be square, got {frame.shape[0]} x "
-                                 f"{frame.shape[1]}", what)
-        m = frame.to_numpy()
-        if np.isnan(m).any():
-            raise AcapInputError("the correlation matrix has missing entries", what)
-        if not np.allclose(m, m.T, rtol=0, atol=1e-8):
-            raise AcapInputError("the correlation matrix is not symmetric", what)
-        names = list(frame.columns)
-        return pd.DataFrame(m, index=names, columns=names), True, frame.shape[0]
-    items = numeric_items(frame, what)
-    return pairwise_correlation(items, what), False, frame.shape[0]
+    Raw scores and correlation matrices are told apart by :func:`acap.factor._corr.as_corr`,
+    the rule every function of :mod:`acap.factor` uses (``is_corr`` overrides it).
+    """
+    ci = as_corr(data, n_obs=n_obs, is_corr=is_corr, what=what, min_items=2)
+    return pd.DataFrame(ci.r, index=ci.names, columns=ci.names), ci.np_obs is None, ci.n_obs
 
 
 # ----------------------------------------------------------------------------- KMO
-def kmo(data, *, is_correlation: bool | None = None) -> KMOResult:
+def kmo(data, *, is_corr: bool | None = None) -> KMOResult:
     """Kaiser-Meyer-Olkin measure of sampling adequacy (overall and per item).
 
     Compares the squared correlations with the squared partial (anti-image) correlations:
@@ -130,9 +95,10 @@ def kmo(data, *, is_correlation: bool | None = None) -> KMOResult:
     data : DataFrame or 2-D array
         Raw item scores (rows = respondents; NaN allowed, correlations are pairwise
         complete as in psych) or a correlation matrix.
-    is_correlation : bool, optional
+    is_corr : bool, optional
         Force the interpretation of ``data``. By default a square, symmetric matrix with a
-        unit diagonal and entries in [-1, 1] is taken as a correlation matrix (psych's rule).
+        unit diagonal and entries in [-1, 1] is taken as a correlation matrix, by the rule
+        every function of :mod:`acap.factor` uses (``_corr.as_corr``).
 
     Returns
     -------
@@ -163,7 +129,7 @@ def kmo(data, *, is_correlation: bool | None = None) -> KMOResult:
     True
     """
     what = "kmo"
-    r, _, _ = _correlation_input(data, what, is_correlation)
+    r, _, _ = _corr_input(data, what, is_corr)
     m = r.to_numpy()
     p = m.shape[0]
     if p < 2:
@@ -184,7 +150,7 @@ def kmo(data, *, is_correlation: bool | None = None) -> KMOResult:
 
 
 # ----------------------------------------------------------------------------- Bartlett
-def bartlett(data, n_obs: int | None = None, *, is_correlation: bool | None = None) -> BartlettResult:
+def bartlett(data, n_obs: int | None = None, *, is_corr: bool | None = None) -> BartlettResult:
     """Bartlett's test of sphericity (is the correlation matrix an identity matrix?).
 
     ``chi2 = -ln|R| * (n - 1 - (2p + 5) / 6)`` on ``p (p - 1) / 2`` degrees of freedom, as
@@ -197,7 +163,7 @@ def bartlett(data, n_obs: int | None = None, *, is_correlation: bool | None = No
         number of rows, as psych) or a correlation matrix.
     n_obs : int, optional
         Sample size; required for a correlation matrix, not allowed with raw scores.
-    is_correlation : bool, optional
+    is_corr : bool, optional
         Force the interpretation of ``data`` (see :func:`kmo`).
 
     Returns
@@ -220,7 +186,7 @@ def bartlett(data, n_obs: int | None = None, *, is_correlation: bool | None = No
     (3, True)
     """
     what = "bartlett"
-    r, from_corr, n_rows = _correlation_input(data, what, is_correlation)
+    r, from_corr, n_rows = _corr_input(data, what, is_corr)
     if from_corr:
         if n_obs is None:
             raise AcapInputError("n_obs (the sample size) is required when a correlation matrix "
@@ -237,9 +203,10 @@ def bartlett(data, n_obs: int | None = None, *, is_correlation: bool | None = No
     np.fill_diagonal(m, 1.0)
     p = m.shape[0]
     sign, logdet = np.linalg.slogdet(m)
-    if sign <= 0:
+    # a numerically singular matrix can come out with a tiny positive determinant by rounding
+    if sign <= 0 or np.linalg.cond(m, 1) > 1.0 / np.finfo(float).eps:
         raise AcapInputError("the correlation matrix is not positive definite (determinant <= 0), "
                              "so the test is undefined", what)
     chi2 = float(-logdet * (n - 1 - (2 * p + 5) / 6))
     df = p * (p - 1) // 2
-    return BartlettResult(chi2=chi2, df=df, p_value=float(stats.chi2.sf(chi2, df)), n_obs=n)
+    return BartlettResult(chi2=chi2, df=df, p_value=float(_dist.chi2_sf(chi2, df)), n_obs=n)

@@ -23,16 +23,21 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
+
+from acap import _dist
 from threadpoolctl import threadpool_limits
 
 from acap.errors import AcapInputError
 from acap.factor._sem import LOG2PI, Engine, GroupStats, Pattern, build_table, em_h1
+from acap.factor._robust import (RobustParts, available_case_gamma, missing_information, ml_delta, ml_weight,
+                                 sandwich, ugamma_traces, vech_index)
+from acap.factor.syntax import parse_model
 from acap.itemdata import numeric_items
 
 __all__ = ["cfa", "CFA", "CFAResult", "FitMeasures", "invariance", "modification_indices"]
 
-_MISSING = ("listwise", "fiml")
+_MISSING = ("listwise", "fiml", "two.stage")
 _GROUP_EQUAL = ("loadings", "intercepts")
 
 
@@ -111,6 +116,18 @@ class CFAResult:
         Optimiser iterations.
     implied : Mapping[str, tuple[pandas.DataFrame, pandas.Series]]
         Model-implied covariance matrix and means per group.
+    meanstructure : bool
+        Whether the model has a mean structure (item intercepts), as lavaan decides it.
+    srmr_kind : str
+        Which SRMR ``fit["srmr"]`` is, in lavaan's names: ``"srmr_bentler"`` (covariance and
+        mean residuals, with a mean structure) or ``"srmr_bentler_nomean"`` (covariance
+        residuals only). Both are what lavaan's ``fitMeasures(fit, "srmr")`` reports for the
+        same call.
+    estimator : str
+        ``"ML"`` or ``"WLSMV"`` (``ordered=True``).
+    thresholds : pandas.DataFrame or None
+        With ``ordered``: one row per threshold (index ``item|t1``, plus ``[group]``), columns
+        item, threshold, (group,) est, se.
     """
 
     fit: FitMeasures
@@ -122,6 +139,10 @@ class CFAResult:
     converged: bool
     iterations: int
     implied: Mapping[str, tuple[pd.DataFrame, pd.Series]] = field(repr=False)
+    meanstructure: bool = True
+    srmr_kind: str = "srmr_bentler"
+    estimator: str = "ML"
+    thresholds: pd.DataFrame | None = None
     _state: object = field(repr=False, compare=False, default=None)
 
     @cached_property
@@ -131,6 +152,9 @@ class CFAResult:
         Columns lhs, op, rhs, (group,) mi, epc, sepc_lv, sepc_all, sorted by mi descending;
         computed on first access from the expected information, as ``lavaan::modindices``.
         """
+        if self._state is None or self.estimator != "ML":
+            raise AcapInputError("modification indices are computed for ML fits only",
+                                 "modification_indices")
         with threadpool_limits(1):
             return _modification_indices(*self._state)
 
@@ -138,56 +162,25 @@ class CFAResult:
 # ---------------------------------------------------------------------------------------
 # input checking and sufficient statistics
 # ---------------------------------------------------------------------------------------
-def _parse_model(model) -> dict[str, list[str]]:
-    if not isinstance(model, Mapping) or len(model) == 0:
-        raise AcapInputError("model must be a non-empty mapping {factor: [items]}", "model")
-    parsed: dict[str, list[str]] = {}
-    for factor, items in model.items():
-        where = f"model, factor {factor!r}"
-        if not isinstance(factor, str) or not factor:
-            raise AcapInputError("factor names must be non-empty strings", where)
-        if isinstance(items, str):
-            items = [s for s in items.replace("+", " ").split() if s]
-        if not isinstance(items, Iterable):
-            raise AcapInputError("items must be a list of column names", where)
-        items = list(items)
-        if not all(isinstance(i, str) and i for i in items):
-            raise AcapInputError("items must be non-empty strings (column names)", where)
-        dup = sorted({i for i in items if items.count(i) > 1})
-        if dup:
-            raise AcapInputError(f"item {dup[0]!r} is listed twice", where)
-        if len(items) < 2:
-            what = f"a single item ({items[0]!r})" if items else "no items"
-            raise AcapInputError(f"has {what}; a factor needs at least two items", where)
-        parsed[factor] = items
-    for factor in parsed:
-        for other in parsed.values():
-            if factor in other:
-                raise AcapInputError("a factor cannot have the same name as an item",
-                                     f"model, factor {factor!r}")
-    return parsed
-
-
-def _prepare(data, model, group, covariances, missing="listwise"):
+def _checked_input(data, model, group, covariances):
+    """The data as a DataFrame, the parsed model, its items and residual-covariance index
+    pairs, after checking that every item and the group are columns (shared with WLSMV)."""
     if not isinstance(data, pd.DataFrame):
         try:
             data = pd.DataFrame(data)
         except Exception as exc:  # noqa: BLE001 - report any conversion failure the same way
             raise AcapInputError(f"data must be a table of item responses ({exc})", "data")
-    spec = _parse_model(model)
+    model_spec = parse_model(model)
+    spec = model_spec.as_dict()
     factors = list(spec)
-    items: list[str] = []
-    for f in factors:
-        for i in spec[f]:
-            if i not in items:
-                items.append(i)
+    items = list(model_spec.items)
     for f in factors:
         for i in spec[f]:
             if i not in data.columns:
                 raise AcapInputError(f"item {i!r} of factor {f!r} is not a column of the data",
                                      f"model, item {i!r}")
     pairs = []
-    for pair in covariances or ():
+    for pair in tuple(model_spec.covariances) + tuple(covariances or ()):
         if len(pair) != 2 or pair[0] == pair[1]:
             raise AcapInputError("each residual covariance is a pair of two different items",
                                  f"covariances, {pair!r}")
@@ -205,12 +198,18 @@ def _prepare(data, model, group, covariances, missing="listwise"):
                                  f"group {group!r}")
         if group in items:
             raise AcapInputError("the group column cannot also be an item", f"group {group!r}")
+    return data, model_spec, spec, factors, items, pairs
+
+
+def _prepare(data, model, group, covariances, missing="listwise"):
+    data, model_spec, spec, factors, items, pairs = _checked_input(data, model, group,
+                                                                   covariances)
     # The group column stays as it is; the item columns get the common item-table rules. Row
     # counts are checked per group below (they need items + 1 usable rows, not just 2).
     frame = numeric_items(data[items], "data", min_items=1, min_rows=0)
     if group is not None:
         frame[group] = data[group]
-    if missing == "fiml":
+    if missing in ("fiml", "two.stage"):
         # lavaan's missing = "ml" keeps every row with at least one observed item
         frame = frame[frame[items].notna().any(axis=1)]
         if group is not None:
@@ -218,17 +217,7 @@ def _prepare(data, model, group, covariances, missing="listwise"):
     else:
         frame = frame.dropna()  # listwise deletion, as lavaan's default missing = "listwise"
     p = len(items)
-    if group is None:
-        parts = [("all", frame)]
-    else:
-        if isinstance(data[group].dtype, pd.CategoricalDtype):
-            labels = [c for c in data[group].cat.categories if (frame[group] == c).any()]
-        else:
-            labels = list(pd.unique(data[group].dropna()))  # order of appearance, as lavaan
-        parts = [(lab, frame[frame[group] == lab]) for lab in labels]
-        if len(parts) < 2:
-            raise AcapInputError("needs at least two groups with complete rows",
-                                 f"group {group!r}")
+    parts = _group_parts(data, frame, group)
     group_stats = []
     for lab, part in parts:
         n = len(part)
@@ -238,6 +227,13 @@ def _prepare(data, model, group, covariances, missing="listwise"):
                 f"has {n} usable rows; at least {p + 1} (items + 1) are needed", where)
         if missing == "fiml":
             group_stats.append(_fiml_stats(part[items].to_numpy(float), str(lab), items, where))
+            continue
+        if missing == "two.stage":
+            # stage one: EM moments; stage two fits them as complete-data moments
+            x = part[items].to_numpy(float)
+            em = _fiml_stats(x, str(lab), items, where)
+            group_stats.append(GroupStats(em.label, em.n, em.mean, em.cov, stage1=em.patterns,
+                                          stage1_adf=available_case_gamma(x)))
             continue
         x = part[items].to_numpy(float)
         mean = x.mean(axis=0)
@@ -252,8 +248,25 @@ def _prepare(data, model, group, covariances, missing="listwise"):
             raise AcapInputError("the item covariance matrix is singular (an item is a linear "
                                  "combination of others)", where)
         group_stats.append(GroupStats(str(lab), n, mean, cov))
-    loadings = [(j, items.index(i)) for j, f in enumerate(factors) for i in spec[f]]
-    return spec, factors, items, loadings, pairs, group_stats
+    loadings = [(j, items.index(i)) + model_spec.loading(f, i)
+                for j, f in enumerate(factors) for i in spec[f]]
+    latent = {(j, k): model_spec.latent(factors[j], factors[k])
+              for j in range(len(factors)) for k in range(j + 1)}
+    return spec, factors, items, (loadings, latent), pairs, group_stats
+
+
+def _group_parts(data: pd.DataFrame, frame: pd.DataFrame, group) -> list:
+    """(label, rows) per group: order of first appearance, or category order (as lavaan)."""
+    if group is None:
+        return [("all", frame)]
+    if isinstance(data[group].dtype, pd.CategoricalDtype):
+        labels = [c for c in data[group].cat.categories if (frame[group] == c).any()]
+    else:
+        labels = list(pd.unique(data[group].dropna()))  # order of appearance, as lavaan
+    parts = [(lab, frame[frame[group] == lab]) for lab in labels]
+    if len(parts) < 2:
+        raise AcapInputError("needs at least two groups with complete rows", f"group {group!r}")
+    return parts
 
 
 def _fiml_stats(x: np.ndarray, label: str, items: list[str], where: str) -> GroupStats:
@@ -292,7 +305,7 @@ def _rmsea_ci(x2: float, df: float, n: int, g: int, level: float = 0.90):
     upper_p, lower_p = 1 - (1 - level) / 2, (1 - level) / 2
 
     def cdf(lam):
-        return stats.chi2.cdf(x2, df) if lam <= 0 else stats.ncx2.cdf(x2, df, lam)
+        return _dist.chi2_cdf(x2, df) if lam <= 0 else _dist.ncx2_cdf(x2, df, lam)
 
     if cdf(0.0) - upper_p < 0:
         lo = 0.0
@@ -308,24 +321,21 @@ def _rmsea_ci(x2: float, df: float, n: int, g: int, level: float = 0.90):
     return lo, hi
 
 
-def _srmr_group(s: GroupStats, sigma: np.ndarray, mu: np.ndarray) -> float:
-    """lavaan's ``srmr`` for one group: Bentler's residual correlations plus mean residuals."""
+def _srmr_group(s: GroupStats, sigma: np.ndarray, mu: np.ndarray, means: bool = True) -> float:
+    """lavaan's ``srmr`` for one group: Bentler's residual correlations, plus the mean
+    residuals when the model has a mean structure (lavaan's ``srmr_bentler``)."""
     sd = np.sqrt(np.diag(s.cov))
     r_cov = (s.cov - sigma) / np.outer(sd, sd)
-    r_mean = (s.mean - mu) / sd
     p = len(sd)
     tri = r_cov[np.tril_indices(p)]
+    if not means:
+        return math.sqrt(np.sum(tri ** 2) / (p * (p + 1) / 2))
+    r_mean = (s.mean - mu) / sd
     return math.sqrt((np.sum(tri ** 2) + np.sum(r_mean ** 2)) / (p * (p + 1) / 2 + p))
 
 
-def _fit_measures(engine: Engine, x: np.ndarray, fmin2: float, npar: int) -> FitMeasures:
-    p, g_n, n = engine.p, engine.ngroups, engine.ntotal
-    chisq = n * fmin2
-    df = g_n * (p * (p + 1) / 2 + p) - npar
-    pvalue = float(stats.chi2.sf(chisq, df)) if df > 0 else float("nan")
-    # baseline: independent items with free means and variances in every group
-    base = sum(2.0 * (s.h1_loglik - s.baseline_loglik) for s in engine.stats)
-    base_df = g_n * p * (p - 1) / 2
+def _incremental(chisq, df, base, base_df):
+    """CFI (truncated to [0, 1]) and TLI (not truncated) as lavaan's fitMeasures."""
     t1 = max(chisq - df, 0.0)
     t2 = max(chisq - df, base - base_df, 0.0)
     cfi = 1.0 if (math.isclose(t1, 0.0, abs_tol=1.5e-8) and math.isclose(t2, 0.0, abs_tol=1.5e-8)) \
@@ -333,6 +343,45 @@ def _fit_measures(engine: Engine, x: np.ndarray, fmin2: float, npar: int) -> Fit
     tt1 = (chisq - df) * base_df
     tt2 = (base - base_df) * df
     tli = 1.0 - tt1 / tt2 if (df > 0 and abs(tt2) > 0) else 1.0
+    return cfi, tli
+
+
+def _rmsea(chisq, df, n, g_n):
+    return math.sqrt(max(chisq / (n * df) - 1.0 / n, 0.0)) * math.sqrt(g_n) if df > 0 else 0.0
+
+
+def scaled_measures(chisq, df, base, base_df, n, g_n, test, base_test) -> dict:
+    """The ``*_scaled`` fit measures from a corrected test of the model and of the baseline.
+
+    ``test`` and ``base_test`` are (scale, shift) pairs: T_scaled = T / scale + shift (Satorra-
+    Bentler: shift 0; scaled-and-shifted: scale 1/a). CFI, TLI and RMSEA are then lavaan 0.6's
+    ``cfi.scaled``, ``tli.scaled`` and ``rmsea.scaled``: the usual formulas on the scaled
+    statistics and the model's df.
+    """
+    chisq_s = chisq / test[0] + test[1] if df > 0 else chisq
+    base_s = base / base_test[0] + base_test[1]
+    cfi_s, tli_s = _incremental(chisq_s, df, base_s, base_df)
+    return dict(chisq_scaled=chisq_s, df_scaled=float(df),
+                pvalue_scaled=float(_dist.chi2_sf(chisq_s, df)) if df > 0 else float("nan"),
+                chisq_scaling_factor=float(test[0]) if df > 0 else float("nan"),
+                chisq_shift=float(test[1]) if df > 0 else float("nan"),
+                baseline_chisq_scaled=base_s, baseline_chisq_scaling_factor=float(base_test[0]),
+                cfi_scaled=cfi_s, tli_scaled=tli_s, rmsea_scaled=_rmsea(chisq_s, df, n, g_n))
+
+
+def _fit_measures(engine: Engine, x: np.ndarray, fmin2: float, npar: int,
+                  meanstructure: bool = True, scaled: dict | None = None) -> FitMeasures:
+    """Fit measures; without a mean structure the (saturated) means and intercepts are left
+    out of both the moments and the parameters, as lavaan's default ``cfa()`` does."""
+    p, g_n, n = engine.p, engine.ngroups, engine.ntotal
+    chisq = n * fmin2
+    moments = p * (p + 1) / 2 + (p if meanstructure else 0)
+    df = g_n * moments - npar
+    pvalue = float(_dist.chi2_sf(chisq, df)) if df > 0 else float("nan")
+    # baseline: independent items with free means and variances in every group
+    base = sum(2.0 * (s.h1_loglik - s.baseline_loglik) for s in engine.stats)
+    base_df = g_n * p * (p - 1) / 2
+    cfi, tli = _incremental(chisq, df, base, base_df)
     logl = 0.0
     unres = 0.0
     srmr = 0.0
@@ -342,15 +391,16 @@ def _fit_measures(engine: Engine, x: np.ndarray, fmin2: float, npar: int) -> Fit
         logl += s.h1_loglik - 0.5 * s.n * fg[gi]
         unres += s.h1_loglik
         sigma, mu = engine.implied(x, gi)
-        srmr += s.n / n * _srmr_group(s, sigma, mu)
-    rmsea = math.sqrt(max(chisq / (n * df) - 1.0 / n, 0.0)) * math.sqrt(g_n) if df > 0 else 0.0
+        srmr += s.n / n * _srmr_group(s, sigma, mu, meanstructure)
+    rmsea = _rmsea(chisq, df, n, g_n)
     lo, hi = _rmsea_ci(chisq, df, n, g_n)
+    extra = {} if scaled is None else scaled_measures(chisq, df, base, base_df, n, g_n, **scaled)
     return FitMeasures(dict(
         n=float(n), ngroups=float(g_n), npar=float(npar), fmin=fmin2 / 2, chisq=chisq,
         df=float(df), pvalue=pvalue, baseline_chisq=base, baseline_df=float(base_df),
-        baseline_pvalue=float(stats.chi2.sf(base, base_df)), cfi=cfi, tli=tli, loglik=logl,
+        baseline_pvalue=float(_dist.chi2_sf(base, base_df)), cfi=cfi, tli=tli, loglik=logl,
         unrestricted_loglik=unres, aic=-2 * logl + 2 * npar, bic=-2 * logl + npar * math.log(n),
-        rmsea=rmsea, rmsea_ci_lower=lo, rmsea_ci_upper=hi, srmr=srmr))
+        rmsea=rmsea, rmsea_ci_lower=lo, rmsea_ci_upper=hi, srmr=srmr, **extra))
 
 
 # ---------------------------------------------------------------------------------------
@@ -391,7 +441,7 @@ def _param_table(engine: Engine, x: np.ndarray, vcov: np.ndarray) -> pd.DataFram
         else:
             est, se = float(rec.value), 0.0
         z = est / se if (rec.free >= 0 and se > 0) else float("nan")
-        pv = 2 * stats.norm.sf(abs(z)) if np.isfinite(z) else float("nan")
+        pv = 2 * _dist.norm_sf(abs(z)) if np.isfinite(z) else float("nan")
         std_lv, std_all = _standardise(rec.kind, rec.row, rec.col, est, lam, theta, psi,
                                        sigmas[rec.group])
         rows.append((rec.lhs, rec.op, rec.rhs, rec.group + 1, est, se, z, pv, std_lv, std_all))
@@ -471,15 +521,30 @@ def _modification_indices(engine: Engine, x: np.ndarray, info: np.ndarray,
 # ---------------------------------------------------------------------------------------
 # fitting
 # ---------------------------------------------------------------------------------------
-def _fit(data, model, group=None, group_equal=(), covariances=(), missing="listwise"):
+def _fit(data, model, group=None, group_equal=(), covariances=(), missing="listwise",
+         meanstructure=None):
     # the sufficient statistics are computed outside the limit (big matrix products can use
     # threads); the optimiser works on p x p matrices where BLAS threads only add overhead
-    prepared = _prepare_fit(data, model, group, group_equal, covariances, missing)
+    prepared = _prepare_fit(data, model, group, group_equal, covariances, missing,
+                            meanstructure)
     with threadpool_limits(1):
         return _fit_prepared(*prepared)
 
 
-def _prepare_fit(data, model, group, group_equal, covariances, missing):
+def _meanstructure(meanstructure, group, group_equal, missing) -> bool:
+    """lavaan's rule: a mean structure with several groups, with missing = "ml" or
+    "two.stage", or when asked for; otherwise none (means are then saturated)."""
+    needed = missing != "listwise" or "intercepts" in group_equal
+    if meanstructure is None:
+        return needed or group is not None
+    if not meanstructure and needed:
+        raise AcapInputError("this model needs a mean structure (missing-data methods other "
+                             "than listwise, and equal intercepts, fit the means)",
+                             "meanstructure")
+    return bool(meanstructure)
+
+
+def _prepare_fit(data, model, group, group_equal, covariances, missing, meanstructure=None):
     if missing not in _MISSING:
         raise AcapInputError(f"unknown missing-data method {missing!r}; use one of {_MISSING}",
                              "missing")
@@ -493,10 +558,50 @@ def _prepare_fit(data, model, group, group_equal, covariances, missing):
         raise AcapInputError("equal intercepts need equal loadings too", "group_equal")
     if group_equal and group is None:
         raise AcapInputError("equality constraints need a group column", "group_equal")
-    return (_prepare(data, model, group, covariances, missing), tuple(group_equal))
+    means = _meanstructure(meanstructure, group, tuple(group_equal), missing)
+    return (_prepare(data, model, group, covariances, missing), tuple(group_equal), means)
 
 
-def _fit_prepared(prepared, group_equal):
+def _two_stage(engine: Engine, x: np.ndarray):
+    """Two-stage ML's sandwich covariance and Satorra-Bentler scalings, as lavaan's
+    ``missing = "two.stage"`` (se = "two.stage", information "observed" from the unstructured
+    h1 model, test "satorra.bentler"): Gamma_g is the inverse of the per-case observed
+    information of the saturated model under missingness, W_g the complete-data normal-theory
+    weight at the EM moments."""
+    p, gn, n = engine.p, engine.ngroups, engine.ntotal
+    frac = engine.weights
+    deltas, weights, gammas = [], [], []
+    for g, s in enumerate(engine.stats):
+        deltas.append(ml_delta(*engine.jacobian(x, g)))
+        weights.append(ml_weight(s.cov))
+        info_g = missing_information(s.stage1, s.mean, s.cov, s.n)
+        gammas.append(np.linalg.inv(info_g))
+    parts = RobustParts(deltas, weights, gammas, frac)
+    e_mat = sum(f * d.T @ w @ d for d, w, f in zip(deltas, weights, frac))
+    e_inv = np.linalg.inv(e_mat)
+    vcov = sandwich(parts, e_inv, n)
+    df = gn * (p * (p + 1) / 2 + p) - engine.nfree
+    tr = ugamma_traces(parts, e_inv)[0]
+    # the baseline (independent items, free means and variances per group)
+    vi, vj = vech_index(p)
+    diag_rows = p + np.nonzero(vi == vj)[0]
+    bdeltas = []
+    for g in range(gn):
+        d = np.zeros((p + len(vi), 2 * p * gn))
+        d[np.arange(p), 2 * p * g + np.arange(p)] = 1.0
+        d[diag_rows, 2 * p * g + p + np.arange(p)] = 1.0
+        bdeltas.append(d)
+    # lavaan scales its baseline model with an available-case ADF Gamma, not the two-stage
+    # one (the baseline is refitted without standard errors, so it falls back on NACOV)
+    bparts = RobustParts(bdeltas, weights, [s.stage1_adf for s in engine.stats], frac)
+    be_inv = np.linalg.inv(sum(f * d.T @ w @ d for d, w, f in zip(bdeltas, weights, frac)))
+    btr = ugamma_traces(bparts, be_inv)[0]
+    base_df = gn * p * (p - 1) / 2
+    scale = tr / df if df > 0 else float("nan")
+    return vcov, dict(test=(scale, 0.0), base_test=(btr / base_df, 0.0))
+
+
+def _fit_prepared(prepared, group_equal, meanstructure=True):
     spec, factors, items, loadings, pairs, gstats = prepared
     p, m = len(items), len(factors)
     table = build_table(factors, items, loadings, len(gstats),
@@ -514,8 +619,12 @@ def _fit_prepared(prepared, group_equal):
                       stacklevel=4)
     _, info = engine.derivatives(x)
     fiml = any(s.patterns is not None for s in gstats)
+    two_stage = any(s.stage1 is not None for s in gstats)
+    scaled = None
     try:
-        if fiml:
+        if two_stage:
+            vcov, scaled = _two_stage(engine, x)
+        elif fiml:
             # lavaan's default for missing = "ml": observed information (Hessian of -logl)
             vcov = np.linalg.inv(0.5 * engine.ntotal * engine.hessian(x))
         else:
@@ -526,8 +635,13 @@ def _fit_prepared(prepared, group_equal):
         warnings.warn("the information matrix is singular: standard errors are not available "
                       "(the model may not be identified)", RuntimeWarning, stacklevel=4)
         vcov = None
-    fit = _fit_measures(engine, x, fmin2, npar)
     params = _param_table(engine, x, vcov)
+    if not meanstructure:
+        # the intercepts only reproduce the sample means: lavaan's default model has neither
+        params = params[params["op"] != "~1"].reset_index(drop=True)
+        npar -= int(table.loc[table["kind"].isin(["nu", "alpha"]) & (table["free"] >= 0),
+                              "free"].nunique())
+    fit = _fit_measures(engine, x, fmin2, npar, meanstructure, scaled)
     var_rows = params[(params["op"] == "~~") & (params["lhs"] == params["rhs"])]
     if (var_rows["est"] < 0).any():
         # a Heywood case: lavaan warns too and, like lavaan, the estimates are kept as they are
@@ -556,32 +670,51 @@ def _fit_prepared(prepared, group_equal):
         fit=fit, loadings=lo, params=params,
         model={f: tuple(v) for f, v in spec.items()}, groups=labels,
         nobs={s.label: s.n for s in gstats}, converged=converged, iterations=iters,
-        implied=implied, _state=(engine, x, info, labels))
+        implied=implied, meanstructure=meanstructure,
+        srmr_kind="srmr_bentler" if meanstructure else "srmr_bentler_nomean",
+        _state=(engine, x, info, labels))
 
 
-def cfa(data, model, *, group=None, group_equal=(), covariances=(), missing="listwise"):
-    """Confirmatory factor analysis by maximum likelihood, as lavaan's ``cfa``.
+def cfa(data, model, *, group=None, group_equal=(), covariances=(), missing="listwise",
+        meanstructure=None, ordered=False):
+    """Confirmatory factor analysis, as lavaan's ``cfa`` (ML, two-stage ML, or WLSMV).
 
     Parameters
     ----------
     data : pandas.DataFrame
         Item responses, one row per respondent (non-numeric cells are an error; rows with a
         missing item are dropped, as lavaan's default listwise deletion).
-    model : Mapping[str, Sequence[str]]
-        ``{factor: [items]}``; the first item of each factor is its marker (loading 1). An
-        item may load on more than one factor.
+    model : str or Mapping[str, Sequence[str]]
+        lavaan model syntax (``"visual =~ x1 + x2 + x3\\n textual =~ x4 + x5 + x6"``, with
+        ``~~`` residual covariances and ``1*x`` / ``NA*x`` fixed or freed values; see
+        :func:`acap.factor.syntax.parse_model`), or ``{factor: [items]}``. The first item of
+        each factor is its marker (loading 1) unless the syntax says otherwise. An item may
+        load on more than one factor.
     group : str, optional
         Column holding group labels, for a multi-group model (groups in order of first
         appearance, or category order for a categorical column).
     group_equal : sequence of {"loadings", "intercepts"}, optional
-        Equality constraints across groups, as lavaan's ``group.equal``.
+        Equality constraints across groups, as lavaan's ``group.equal`` (with ``ordered``,
+        also "thresholds").
     covariances : sequence of (item, item), optional
-        Residual covariances to free.
-    missing : {"listwise", "fiml"}
+        Residual covariances to free (beside any ``~~`` in the syntax).
+    missing : {"listwise", "fiml", "two.stage"}
         ``"listwise"`` (lavaan's default) drops rows with any missing item; ``"fiml"`` is
         full-information ML as lavaan's ``missing = "ml"``: every row with at least one item,
         chi-square against the EM-estimated unrestricted model, SRMR from the EM moments, and
         standard errors from the observed information (lavaan's default for that case).
+        ``"two.stage"`` is lavaan's ``missing = "two.stage"`` (Savalei and Bentler 2009): the
+        model is fitted by ML to the EM means and covariances, with sandwich standard errors
+        and a Satorra-Bentler scaled chi-square (``fit["chisq_scaled"]``, ``cfi_scaled``,
+        ``tli_scaled``, ``rmsea_scaled``) that account for the missing data.
+    meanstructure : bool, optional
+        Fit item intercepts. By default lavaan's rule: yes with several groups or a
+        missing-data method other than listwise, no otherwise (SRMR then has no mean
+        residuals, and npar, AIC and BIC count no intercepts: the numbers equal lavaan's for
+        the same call). ``result.srmr_kind`` names the SRMR reported.
+    ordered : bool or sequence of str, optional
+        Treat the items (``True``: all of them) as ordinal and fit by WLSMV, as lavaan's
+        ``cfa(model, data, ordered = TRUE)``: see :mod:`acap.factor.wlsmv`.
 
     Returns
     -------
@@ -613,8 +746,12 @@ def cfa(data, model, *, group=None, group_equal=(), covariances=(), missing="lis
     >>> list(res.loadings["item"])
     ['a', 'b', 'c', 'd']
     """
+    if ordered:
+        from acap.factor.wlsmv import fit_ordinal
+        return fit_ordinal(data, model, group=group, group_equal=group_equal,
+                           covariances=covariances, ordered=ordered)
     return _fit(data, model, group=group, group_equal=group_equal, covariances=covariances,
-                missing=missing)
+                missing=missing, meanstructure=meanstructure)
 
 
 class CFA:
@@ -648,17 +785,20 @@ class CFA:
     """
 
     def __init__(self, model, *, group=None, group_equal=(), covariances=(),
-                 missing="listwise"):
+                 missing="listwise", meanstructure=None, ordered=False):
         self.model = model
         self.group = group
         self.group_equal = group_equal
         self.covariances = covariances
         self.missing = missing
+        self.meanstructure = meanstructure
+        self.ordered = ordered
 
     def fit(self, data, y=None):
         """Fit the model to ``data``; returns self."""
-        self.result_ = _fit(data, self.model, group=self.group, group_equal=self.group_equal,
-                            covariances=self.covariances, missing=self.missing)
+        self.result_ = cfa(data, self.model, group=self.group, group_equal=self.group_equal,
+                           covariances=self.covariances, missing=self.missing,
+                           meanstructure=self.meanstructure, ordered=self.ordered)
         self.fit_ = self.result_.fit
         self.loadings_ = self.result_.loadings
         self.params_ = self.result_.params
@@ -713,7 +853,7 @@ def modification_indices(result_or_data, model=None, *, minimum=0.0, **kwargs) -
     return out
 
 
-def invariance(data, model, group, *, missing="listwise") -> pd.DataFrame:
+def invariance(data, model, group, *, missing="listwise", ordered=False) -> pd.DataFrame:
     """Configural, metric and scalar measurement invariance across groups (ML, as lavaan).
 
     Fits the model with free parameters in every group (configural), with equal loadings
@@ -752,14 +892,20 @@ def invariance(data, model, group, *, missing="listwise") -> pd.DataFrame:
     >>> list(tab.index)
     ['configural', 'metric', 'scalar']
     """
-    return invariance_table(invariance_fits(data, model, group, missing=missing))
+    return invariance_table(invariance_fits(data, model, group, missing=missing,
+                                            ordered=ordered))
 
 
 #: The nested invariance models and the parameters each holds equal across groups.
 INVARIANCE_STEPS = {"configural": (), "metric": ("loadings",), "scalar": ("loadings", "intercepts")}
+#: The same for ordered items (WLSMV), as lavaan's group.equal for them: thresholds and
+#: loadings together, then intercepts too (which lavaan 0.6, in the delta parameterization,
+#: leaves as they are: the last model equals the one before, with a zero difference).
+ORDERED_INVARIANCE_STEPS = {"configural": (), "thresholds": ("thresholds", "loadings"),
+                            "intercepts": ("thresholds", "loadings", "intercepts")}
 
 
-def invariance_fits(data, model, group, *, missing="listwise") -> dict:
+def invariance_fits(data, model, group, *, missing="listwise", ordered=False) -> dict:
     """The configural, metric and scalar multi-group fits behind :func:`invariance`.
 
     Returns a dict name -> :class:`CFAResult`, so that a caller can read each fit's
@@ -767,23 +913,49 @@ def invariance_fits(data, model, group, *, missing="listwise") -> dict:
     """
     if group is None:
         raise AcapInputError("invariance needs a group column", "group")
+    if ordered:
+        from acap.factor.wlsmv import fit_ordinal
+        return {name: fit_ordinal(data, model, group=group, group_equal=eq, ordered=ordered)
+                for name, eq in ORDERED_INVARIANCE_STEPS.items()}
     return {name: _fit(data, model, group=group, group_equal=eq, missing=missing)
             for name, eq in INVARIANCE_STEPS.items()}
 
 
 def invariance_table(fits) -> pd.DataFrame:
-    """Fit of each nested model and the change from the previous one (see :func:`invariance`)."""
-    rows = {name: {k: res.fit[k] for k in ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower",
-                                           "rmsea_ci_upper", "srmr", "aic", "bic", "npar")}
-            for name, res in fits.items()}
+    """Fit of each nested model and the change from the previous one (see :func:`invariance`).
+
+    WLSMV fits (``ordered=True``) get the scaled columns too (chisq_scaled, cfi_scaled,
+    tli_scaled, rmsea_scaled), and their ``delta_chisq`` / ``delta_pvalue`` are lavaan's
+    ``lavTestLRT`` scaled-and-shifted difference test (Satorra 2000); ``delta_cfi`` and
+    ``delta_rmsea`` are then differences of the scaled indices.
+    """
+    names = list(fits)
+    ordinal = any(getattr(res, "estimator", "ML") == "WLSMV" for res in fits.values())
+    keys = (("chisq", "df", "pvalue", "chisq_scaled", "pvalue_scaled", "cfi", "tli",
+             "cfi_scaled", "tli_scaled", "rmsea", "rmsea_scaled", "srmr", "npar") if ordinal else
+            ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower",
+             "rmsea_ci_upper", "srmr", "aic", "bic", "npar"))
+    rows = {name: {k: res.fit[k] for k in keys} for name, res in fits.items()}
     tab = pd.DataFrame.from_dict(rows, orient="index")
-    d_chisq = tab["chisq"].diff()
-    d_df = tab["df"].diff()
-    tab["delta_chisq"] = d_chisq
-    tab["delta_df"] = d_df
-    tab["delta_pvalue"] = [float("nan") if not np.isfinite(c) else
-                           float(stats.chi2.sf(max(c, 0.0), d)) for c, d in zip(d_chisq, d_df)]
-    tab["delta_cfi"] = tab["cfi"].diff()
-    tab["delta_rmsea"] = tab["rmsea"].diff()
+    if ordinal:
+        from acap.factor.wlsmv import scaled_difference
+
+        diffs = [(float("nan"),) * 3] + [scaled_difference(fits[a], fits[b])
+                                         for a, b in zip(names, names[1:])]
+        tab["delta_chisq"] = [d[0] for d in diffs]
+        tab["delta_df"] = tab["df"].diff()
+        tab["delta_pvalue"] = [d[2] for d in diffs]
+        tab["delta_cfi"] = tab["cfi_scaled"].diff()
+        tab["delta_rmsea"] = tab["rmsea_scaled"].diff()
+    else:
+        d_chisq = tab["chisq"].diff()
+        d_df = tab["df"].diff()
+        tab["delta_chisq"] = d_chisq
+        tab["delta_df"] = d_df
+        tab["delta_pvalue"] = [float("nan") if not np.isfinite(c) else
+                               float(_dist.chi2_sf(max(c, 0.0), d))
+                               for c, d in zip(d_chisq, d_df)]
+        tab["delta_cfi"] = tab["cfi"].diff()
+        tab["delta_rmsea"] = tab["rmsea"].diff()
     tab.index.name = "model"
     return tab

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, optimize, stats
+from scipy import linalg, optimize
+
+from acap import _dist
 from threadpoolctl import threadpool_limits
 
 from acap.errors import AcapInputError
@@ -230,7 +232,7 @@ def _fit_stats(r, lam, phi, n_obs, np_obs):
         out["crms"] = np.sqrt(rstar_off / (2 * dof)) if dof > 0 else np.nan
     else:
         rstar_off = float(np.sum(off * off * np_obs))
-        nh = stats.hmean(np_obs.ravel())
+        nh = _dist.hmean(np_obs.ravel())
         out["chi"] = rstar_off
         out["rms"] = np.sqrt(rstar_off / (nh * p * (p - 1)))
         out["crms"] = np.sqrt(rstar_off / (2 * nh * dof)) if dof > 0 else np.nan
@@ -253,7 +255,7 @@ def _fit_stats(r, lam, phi, n_obs, np_obs):
         chisq = max(objective * nm, 0.0)
         out["statistic"] = chisq
         if dof > 0:
-            out["pval"] = float(stats.chi2.sf(chisq, dof))
+            out["pval"] = float(_dist.chi2_sf(chisq, dof))
             mm = objective / dof
             m0 = f0 * 2 / (p * (p - 1))
             out["tli"] = (m0 - mm) / (m0 - 1 / nm)

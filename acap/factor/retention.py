@@ -128,6 +128,107 @@ def _one_factor_values(rs: np.ndarray, top: np.ndarray | None = None) -> np.ndar
     return values
 
 
+_HMAX = 1.0 - 0.005  # psych's lower bound on uniquenesses, as a bound on communalities
+
+
+def _one_factor_values_batched(rs: np.ndarray, top: np.ndarray | None = None, max_iter: int = 100,
+                               tol: float = 1e-10) -> np.ndarray:
+    """As :func:`_one_factor_values`, by Newton's method on all matrices at once with numpy/LAPACK.
+
+    The same criterion, start and steps as the compiled solver (:func:`acap.factor._kernels.newton`:
+    psych's minres criterion over the loadings, principal-axis start, Newton steps on a
+    Hessian shifted past its most negative eigenvalue, backtracking line search), written
+    as batched array operations, so nothing is compiled: a first call costs what later ones
+    do. Replicates it leaves unsolved (rare) go to psych's bounded optimiser.
+    """
+    rs = np.asarray(rs, dtype=float)
+    b, p, _ = rs.shape
+    r0 = rs.copy()
+    r0[:, np.arange(p), np.arange(p)] = 0.0
+    r0sq = np.einsum("bij,bij->b", r0, r0)
+    w, v = np.linalg.eigh(rs)
+    top = w[:, -1] if top is None else np.asarray(top, dtype=float)
+    v1 = v[:, :, -1]
+    c2 = (top - 1.0) / np.maximum(1.0 - np.sum(v1 ** 4, axis=1), 1e-12)
+    l = v1 * np.sqrt(np.maximum(c2, 1e-6))[:, None]
+    diag = np.arange(p)
+
+    def value(l, r0, r0sq):
+        h = l * l
+        ss = h.sum(axis=1)
+        over = np.where(h > _HMAX, (h - _HMAX) ** 2, 0.0).sum(axis=1)
+        q = np.einsum("bi,bi->b", l, np.einsum("bij,bj->bi", r0, l))
+        return 0.25 * (r0sq - 2.0 * q + ss * ss - (h * h).sum(axis=1) + over)
+
+    def gradient(l, r0):
+        h = l * l
+        ss = h.sum(axis=1, keepdims=True)
+        g = l * (ss - h) - np.einsum("bij,bj->bi", r0, l)
+        return g + np.where(h > _HMAX, (h - _HMAX) * l, 0.0)
+
+    def hessian(l, r0):
+        h = l * l
+        ss = h.sum(axis=1, keepdims=True)
+        hess = 2.0 * l[:, :, None] * l[:, None, :] - r0
+        hess[:, diag, diag] = ss - h + np.where(h > _HMAX, 3.0 * h - _HMAX, 0.0)
+        return hess
+
+    active = np.ones(b, dtype=bool)
+    for _ in range(max_iter):
+        idx = np.flatnonzero(active)
+        if not idx.size:
+            break
+        la = l[idx]
+        ra = r0[idx]
+        g = gradient(la, ra)
+        done = ~(np.abs(g).max(axis=1) >= tol)  # NaN counts as done (then fails the checks)
+        active[idx[done]] = False
+        idx, la, g, ra = idx[~done], la[~done], g[~done], ra[~done]
+        if not idx.size:
+            break
+        ew, ev = np.linalg.eigh(hessian(la, ra))
+        shift = np.where(ew[:, 0] > 1e-10 * np.maximum(1.0, np.abs(ew[:, -1])), 0.0, 1e-3 - 1.5 * np.minimum(ew[:, 0], 0.0))
+        step = -np.einsum("bij,bj->bi", ev, np.einsum("bji,bj->bi", ev, g) / (ew + shift[:, None]))
+        f0 = value(la, ra, r0sq[idx])
+        slack = 64.0 * np.finfo(float).eps * (r0sq[idx] + (la * la).sum(axis=1) ** 2)
+        slope = (g * step).sum(axis=1)
+        t = np.ones(len(idx))
+        pending = np.ones(len(idx), dtype=bool)
+        new = la + step
+        for _k in range(31):  # halve the step of each matrix until its G decreases enough
+            ft = value(new, ra, r0sq[idx])
+            ok = ft <= f0 + slack + 1e-4 * t * slope
+            pending &= ~ok
+            if not pending.any():
+                break
+            t = np.where(pending, 0.5 * t, t)
+            new = np.where(pending[:, None], la + t[:, None] * step, new)
+        l[idx] = new
+        # a full Newton step on a positive definite Hessian moving no loading by more than 1e-5
+        # lands within ~1e-9 of the minimum (quadratic convergence): stop there, as the kernel
+        active[idx[(t == 1.0) & (shift == 0.0) & (np.abs(step).max(axis=1) < 1e-5)]] = False
+    # solved: a minimum (positive definite Hessian, small gradient) that psych could return
+    g = gradient(l, r0)
+    solved = np.abs(g).max(axis=1) < 1e-6
+    solved &= np.linalg.eigvalsh(hessian(l, r0))[:, 0] > 0
+    red = rs.copy()
+    h = l * l
+    red[:, diag, diag] = h
+    values = np.linalg.eigvalsh(red)[:, ::-1]
+    ss = h.sum(axis=1)
+    interior = h.max(axis=1) <= _HMAX
+    solved &= ~interior | (np.abs(values[:, 0] - ss) <= 1e-8 * np.maximum(1.0, values[:, 0]))
+    if (~interior).any():  # at psych's bound: ||l||^2 must be the top eigenvalue of R - diag(psi)
+        s2 = rs[~interior].copy()
+        s2[:, diag, diag] = np.minimum(h[~interior], _HMAX)
+        top2 = np.linalg.eigvalsh(s2)[:, -1]
+        solved[~interior] &= np.abs(top2 - ss[~interior]) <= 1e-8 * np.maximum(1.0, np.abs(top2))
+    solved &= np.isfinite(values).all(axis=1)
+    if not solved.all():
+        values[~solved] = _one_factor_values_exact(rs[~solved])
+    return values
+
+
 def _one_factor_values_exact(rs: np.ndarray, top=None) -> np.ndarray:
     """As :func:`_one_factor_values`, fitting each matrix alone with the bounded optimiser.
 
@@ -270,6 +371,10 @@ def _replicate_values(drawn, *, want_fa: bool, solver: str):
 
     ``drawn`` is a stack of correlation matrices or the Wishart draws that make them.
     """
+    if solver == "batched":
+        rs = _wishart_build(*drawn) if isinstance(drawn, tuple) else drawn
+        pcv = np.linalg.eigvalsh(rs)[:, ::-1]
+        return pcv, (_one_factor_values_batched(rs, pcv[:, 0]) if want_fa else None)
     if solver == "newton":
         kernels = _compiled()
         rs = kernels.wishart_matrices(*drawn) if isinstance(drawn, tuple) else drawn
@@ -334,6 +439,8 @@ class _Replicates:
 
     def __init__(self, draw, n_iter: int, p: int, *, want_fa: bool, solver: str):
         self.draw = draw
+        # the batched solver gains from one large batch; the compiled one from many threads
+        self.chunk = n_iter if solver == "batched" else _CHUNK
         self._jobs = []
         self.n_iter = n_iter
         self.kw = {"want_fa": want_fa, "solver": solver}
@@ -346,7 +453,7 @@ class _Replicates:
         try:
             while not self.stop:
                 i = next(self._next)
-                rows = slice(i * _CHUNK, min((i + 1) * _CHUNK, self.n_iter))
+                rows = slice(i * self.chunk, min((i + 1) * self.chunk, self.n_iter))
                 if rows.start >= self.n_iter:
                     return
                 drawn = self.draw(i, rows)
@@ -383,7 +490,7 @@ class _Replicates:
 def parallel_analysis(data, n_iter: int = 20, quantile: float = 0.95, seed=None,
                       fa: str = "both", *, n_obs: int | None = None, sim: bool = True,
                       resample: bool | None = None,
-                      solver: str = "newton",
+                      solver: str = "auto",
                       n_jobs: int | None = None) -> ParallelAnalysisResult:
     """Horn's parallel analysis for factors and components, as psych::fa.parallel.
 
@@ -410,8 +517,12 @@ def parallel_analysis(data, n_iter: int = 20, quantile: float = 0.95, seed=None,
         ``sim=TRUE`` its suggested numbers use the simulated set only, so leaving resampling
         out changes no suggestion; it only drops the ``*_resampled`` columns (and most of the
         run time for large N). Pass ``resample=True`` for psych's full table.
-    solver : {"newton", "lbfgsb"}
+    solver : {"auto", "batched", "newton", "lbfgsb"}
         How the one-factor minres solutions of the simulated/resampled matrices are found.
+        ``"batched"`` solves all replicates at once by Newton's method in numpy/LAPACK: no
+        compilation, so the first call on a machine is as fast as later ones (about 0.2 s for
+        50 replicates of 43 items). ``"auto"`` (default) uses it below 200 iterations and
+        the compiled ``"newton"`` solver from 200 on, where its speed pays for compiling once.
         ``"newton"`` (default) solves each replicate by Newton's method from the principal
         axis, in compiled code (see Notes). ``"lbfgsb"`` fits each replicate with the
         bounded optimiser psych uses (slow; for checking).
@@ -459,8 +570,8 @@ def parallel_analysis(data, n_iter: int = 20, quantile: float = 0.95, seed=None,
     1
     """
     solver = {"psych": "lbfgsb"}.get(solver, solver)  # the previous name of the slow path
-    if solver not in ("newton", "lbfgsb"):
-        raise AcapInputError(f"solver must be 'newton' or 'lbfgsb', got {solver!r}",
+    if solver not in ("auto", "batched", "newton", "lbfgsb"):
+        raise AcapInputError(f"solver must be 'auto', 'batched', 'newton' or 'lbfgsb', got {solver!r}",
                              "parallel_analysis")
     fa = str(fa).lower()
     if fa not in ("both", "fa", "pc"):
@@ -477,9 +588,12 @@ def parallel_analysis(data, n_iter: int = 20, quantile: float = 0.95, seed=None,
                              "parallel_analysis")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     want_fa = fa != "pc"
-    one_factor = _one_factor_values if solver == "newton" else _one_factor_values_exact
+    if solver == "auto":
+        solver = "newton" if n_iter >= 200 else "batched"
+    one_factor = {"newton": _one_factor_values, "batched": _one_factor_values_batched}.get(
+        solver, _one_factor_values_exact)
     kw = {"want_fa": want_fa, "solver": solver}
-    threads = _n_threads(n_jobs, n_iter)
+    threads = 1 if solver == "batched" else _n_threads(n_jobs, n_iter)
     shape = np.shape(data) if isinstance(data, (pd.DataFrame, np.ndarray)) else ()
     # Worker threads for this call only (about 0.1 ms to start): no pool outlives the call.
     pool = (ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="acap-pa")
