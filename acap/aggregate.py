@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from acap.errors import AcapInputError
 from acap.itemdata import numeric_items
@@ -323,7 +323,7 @@ def _icc_from_group_stats(count: np.ndarray, mean: np.ndarray, var: np.ndarray) 
         icc1 = (msb - msw) / (msb + (k - 1) * msw)
         icc2 = (msb - msw) / msb
         f = msb / msw
-        p = stats.f.sf(f, df_b, df_w)
+        p = special.fdtrc(df_b, df_w, f)
     return {
         "icc1": icc1,
         "icc2": icc2,
@@ -896,7 +896,7 @@ def organisation_results(
         sd = np.sqrt(var)
         # t quantiles for the few distinct group sizes only (ppf is slow per element)
         sizes, inverse = np.unique(count, return_inverse=True)
-        tcrit = stats.t.ppf(0.5 + level / 2, np.maximum(sizes - 1, 1))[inverse].reshape(count.shape)
+        tcrit = special.stdtrit(np.maximum(sizes - 1, 1), 0.5 + level / 2)[inverse].reshape(count.shape)
         tcrit = np.where(count > 1, tcrit, np.nan)
         half = tcrit * sd / np.sqrt(count) * fpc
 
