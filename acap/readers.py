@@ -141,6 +141,16 @@ def clean_text(series: pd.Series, markers: bool = False) -> pd.Series:
     as blanks too. Works on the distinct values only: columns repeat a few values many times,
     and string operations per cell would dominate reading and validation time on large tables.
     """
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        # Arrow-backed text (CSV as read): strip and compare in Arrow, one pass, no factorizing
+        # (respondent IDs are all distinct, so there would be nothing to gain from it).
+        st = series.str.strip()
+        gone = (st == "").fillna(True)
+        if markers:
+            gone |= st.str.lower().isin(list(MISSING_MARKERS)).fillna(False)
+        out = st.to_numpy(dtype=object, na_value=None)
+        out[gone.to_numpy(dtype=bool)] = None
+        return pd.Series(out, index=series.index, dtype=object)
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     stripped = np.strings.strip(np.asarray(uniques, dtype=object).astype(str))
     clean = np.append(stripped.astype(object), None)  # code -1 (missing) picks the last slot
@@ -347,6 +357,8 @@ def read_table(path: str | os.PathLike, sheet: str | int | None = None,
         s = frame[col]
         if pd.api.types.is_numeric_dtype(s):
             blank &= s.isna().to_numpy()
+        elif isinstance(s.dtype, pd.StringDtype):
+            blank &= (s.str.strip() == "").fillna(True).to_numpy(dtype=bool)
         else:
             blank &= clean_text(s).isna().to_numpy()
         if not blank.any():
