@@ -358,7 +358,7 @@ def read_table(path: str | os.PathLike, sheet: str | int | None = None,
         if pd.api.types.is_numeric_dtype(s):
             blank &= s.isna().to_numpy()
         elif isinstance(s.dtype, pd.StringDtype):
-            blank &= (s.str.strip() == "").fillna(True).to_numpy(dtype=bool)
+            blank &= (s.isna() | (s.str.strip() == "").fillna(True)).to_numpy(dtype=bool)
         else:
             blank &= clean_text(s).isna().to_numpy()
         if not blank.any():
