@@ -431,8 +431,25 @@ def draft_mapping(table: Table, bank: Bank, mapping: Mapping | None = None) -> s
     lines.append("answers:")
     unknown: dict[str, int] = {}
     data = rec.table.data
-    for iid, amap in rec.answers.items():
-        s = data[iid]
+    # answers in the item columns, and in the unmatched ones (most are items the draft could not name)
+    columns = [(data[iid], amap) for iid, amap in rec.answers.items()]
+    unnamed = rec.columns.loc[rec.columns["how"] == "not recognised", "column"]
+    if len(unnamed):
+        amap = answer_labels(bank, next(iter(bank.response_scales)))
+        if mapping:
+            amap.update(mapping.answers)
+        k = rec.table.positions[0] - table.positions[0] if rec.table.positions is not None and len(
+            rec.table.positions) and table.positions is not None else 0
+        # an answer scale is shared by many items: a text counts as an answer when two or more
+        # unmatched columns hold it (an organisation name in an unmatched column does not)
+        seen: dict[str, int] = {}
+        for c in unnamed:
+            for text in set(table.data[c].iloc[k:].dropna().astype(str).str.strip()):
+                seen[text] = seen.get(text, 0) + 1
+        shared = {t for t, n in seen.items() if n >= 2}
+        columns += [(table.data[c].iloc[k:].where(table.data[c].iloc[k:].astype(str).str.strip().isin(shared)), amap)
+                    for c in unnamed]
+    for s, amap in columns:
         if pd.api.types.is_numeric_dtype(s):
             continue
         counts = s.dropna().astype(str).str.strip().value_counts()

@@ -242,7 +242,15 @@ def _delim_name(d: str) -> str:
 # ---- Excel -------------------------------------------------------------------------------
 
 def _read_xlsx(p: Path, sheet, prefer) -> tuple[pd.DataFrame, str, list[str]]:
-    sheets = pd.read_excel(p, sheet_name=None, dtype=object, engine="openpyxl", na_filter=False, header=None)
+    import openpyxl
+
+    # openpyxl directly, not pandas.read_excel: pandas reads error cells (#N/A, #NULL!) as NaN,
+    # which would make them skips silently while a CSV's "#N/A" is counted as a missing marker.
+    wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+    try:
+        sheets = {ws.title: pd.DataFrame(list(ws.iter_rows(values_only=True)), dtype=object) for ws in wb.worksheets}
+    finally:
+        wb.close()
     names = list(sheets)
     if sheet is not None:
         key = sheet
