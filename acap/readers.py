@@ -19,6 +19,7 @@ of organisations, their type, the number invited and other spellings of their na
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import os
 import re
@@ -218,28 +219,30 @@ def _read_csv(p: Path) -> tuple[pd.DataFrame, str, list[str]]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    raw = p.read_bytes()
-    bom16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    text = _decode(raw, str(p))
-    delim = _sniff_delimiter(text)
-    body = text.encode("utf-8") if bom16 or raw.startswith(codecs.BOM_UTF8) else raw
-    if raw.startswith(codecs.BOM_UTF8):
-        body = raw[len(codecs.BOM_UTF8):]
-    names_line = pacsv.read_csv(io.BytesIO(body.split(b"\n", 1)[0] + b"\n"),
-                                parse_options=pacsv.ParseOptions(delimiter=delim),
-                                read_options=pacsv.ReadOptions(autogenerate_column_names=True))
-    names = [str(v[0]) if v[0] is not None else "" for v in names_line.to_pydict().values()]
+    with open(p, "rb") as f:
+        first = f.readline()
+    source: object = str(p)  # Arrow reads the file itself (and skips a UTF-8 byte-order mark)
+    if first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = _decode(p.read_bytes(), str(p))
+        first = text.split("\n", 1)[0].encode("utf-8")
+        source = io.BytesIO(text.encode("utf-8"))
+    first = first.removeprefix(codecs.BOM_UTF8)
+    header = _decode(first, str(p)).rstrip("\r\n")
+    delim = _sniff_delimiter(header)
+    names = next(csv.reader([header], delimiter=delim), [])
     if len(set(names)) != len(names):
         dup = next(n for i, n in enumerate(names) if n in names[:i])
         raise AcapInputError(f"column {dup.strip()!r} appears more than once", where=str(p))
     try:
         table = pacsv.read_csv(
-            io.BytesIO(body),
+            source,
             parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names}, strings_can_be_null=True,
                 quoted_strings_can_be_null=True, null_values=[""]))
     except pa.ArrowInvalid as exc:
+        if "utf8" in str(exc).lower() or "utf-8" in str(exc).lower():
+            _decode(p.read_bytes(), str(p))  # raises, naming the byte and its line
         # Arrow quotes the offending line, which may hold personal data: keep its first clause.
         msg = str(exc).removeprefix("CSV parse error: ").split(":")[0]
         raise AcapInputError(f"could not be read as CSV: {msg} (delimiter {_delim_name(delim)})", where=str(p)) from None
