@@ -96,6 +96,12 @@ def _read_invited(path: Optional[Path], organisations) -> Optional[pd.Series]:
     return pd.Series(invited.astype(int).to_numpy(), index=names)
 
 
+def _read_organisations(path: Optional[Path]) -> Optional[pd.DataFrame]:
+    from acap.readers import read_organisations
+
+    return read_organisations(path) if path is not None else None
+
+
 #: Problems printed on the terminal; the rest are in the CSV list.
 SHOWN_PROBLEMS = 20
 
@@ -181,12 +187,7 @@ def score(
     t0 = time.perf_counter()
     try:
         b = _load_bank(bank)
-        orgs = None
-        if organisations is not None:
-            from acap.readers import read_organisations
-
-            orgs = read_organisations(organisations)
-            orgs.attrs["source"] = str(organisations)
+        orgs = _read_organisations(organisations)
         checked = validate_responses(responses, b, sheet=sheet, mapping=mapping, organisations=orgs)
         inv = (orgs["invited"].dropna().astype(int) if orgs is not None and invited is None
                else _read_invited(invited, checked.background["organisation"]))
@@ -248,12 +249,7 @@ def check(
     from acap.scoring import check_responses
 
     b = _load_bank(bank)
-    orgs = None
-    if organisations is not None:
-        from acap.readers import read_organisations
-
-        orgs = read_organisations(organisations)
-        orgs.attrs["source"] = str(organisations)
+    orgs = _read_organisations(organisations)
     res = check_responses(responses, b, sheet=sheet, mapping=mapping, organisations=orgs)
     target = out or Path(f"{responses.stem}-problems.csv")
     target.parent.mkdir(parents=True, exist_ok=True)

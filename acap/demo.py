@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from acap.items import Bank, load_bank
-from acap.outputs import csv_writer, remove_writer, slug, write_all
+from acap.outputs import csv_writer, json_writer, remove_writer, run_manifest, slug, write_all
 from acap.pipeline import Scored, headline, score_and_aggregate
 from acap.report_html import validation_files
 from acap.simulate import Simulation, simulate
@@ -73,6 +73,10 @@ def run_demo(out_dir: str | Path = "acap-demo", seed: int = 2024, n_organisation
         **validation_files(validation),
         **net_files,
     }
+    # what every scoring run records (versions, options, date, warnings), as `acap score` writes it
+    files["manifest.json"] = json_writer(run_manifest(
+        bank=bank, source="simulated", options={"seed": seed, "organisations": n_organisations},
+        warnings=scored.scores.warnings, notes=scored.scores.notes, files=list(files)))
     written = write_all(out_dir, files)
     return DemoResult(out_dir=Path(out_dir), files=written, simulation=sim, scored=scored, headline=head,
                       extras={"validation": validation, "network": net_extras})

@@ -483,4 +483,5 @@ def read_organisations(path: str | os.PathLike) -> pd.DataFrame:
         rows.append((name, types.iloc[pos], int(v) if pd.notna(v) else pd.NA, tuple(spellings[1:])))
     out = pd.DataFrame(rows, columns=["organisation", "type", "invited", "aliases"]).set_index("organisation")
     out["invited"] = out["invited"].astype("Int64")
+    out.attrs["source"] = str(path)  # named in messages about organisations not on the list
     return out
