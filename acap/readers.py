@@ -238,7 +238,7 @@ def _read_csv(p: Path) -> tuple[pd.DataFrame, str, list[str]]:
             source,
             parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=True,
+                column_types={n: pa.large_string() for n in names}, strings_can_be_null=True,
                 quoted_strings_can_be_null=True, null_values=[""]))
     except pa.ArrowInvalid as exc:
         if "utf8" in str(exc).lower() or "utf-8" in str(exc).lower():
