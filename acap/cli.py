@@ -31,6 +31,8 @@ def _one_line_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
         except AcapInputError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -83,12 +85,13 @@ def _read_invited(path: Optional[Path], organisations) -> tuple[Optional[pd.Seri
     """(organisation -> invited count, organisation -> type) from a CSV/XLSX with columns
     organisation, invited and optionally type (peer groups).
 
-    Every organisation named must be in the responses, and every count a whole number no
+    Every organisation named must be in the responses (spellings differing only by case,
+    spaces or punctuation are the same organisation), and every count a whole number no
     smaller than 1; the message names the file and row.
     """
     if path is None:
         return None, None
-    from acap.readers import clean_text, read_table
+    from acap.readers import clean_text, organisation_key, read_table
 
     t = read_table(path)
     missing = {"organisation", "invited"} - set(t.data.columns)
@@ -97,7 +100,8 @@ def _read_invited(path: Optional[Path], organisations) -> tuple[Optional[pd.Seri
                              where=str(path))
     org = clean_text(t.data["organisation"])
     invited = pd.to_numeric(clean_text(t.data["invited"]), errors="coerce")
-    known = set(organisations)
+    known = {organisation_key(o): o for o in pd.unique(organisations)}
+    names = []
     for pos in range(len(t.data)):
         where = f"{t.row_label(pos)}"
         if org.iloc[pos] is None:
@@ -106,24 +110,95 @@ def _read_invited(path: Optional[Path], organisations) -> tuple[Optional[pd.Seri
         if not (pd.notna(v) and v >= 1 and float(v).is_integer()):
             raise AcapInputError(f"{where}, column invited: {t.data['invited'].iloc[pos]!r} is not a whole "
                                  "number of at least 1", where=str(path))
-        if org.iloc[pos] not in known:
+        key = organisation_key(org.iloc[pos])
+        if key not in known:
             raise AcapInputError(f"{where}, column organisation: {org.iloc[pos]!r} has no responses", where=str(path))
-    if org.duplicated().any():
-        pos = int(org.duplicated().to_numpy().nonzero()[0][0])
-        raise AcapInputError(f"{t.row_label(pos)}, column organisation: {org.iloc[pos]!r} is listed twice",
-                             where=str(path))
-    types = (pd.Series(clean_text(t.data["type"]).to_numpy(), index=org.to_numpy())
+        if known[key] in names:
+            raise AcapInputError(f"{where}, column organisation: {org.iloc[pos]!r} is listed twice", where=str(path))
+        names.append(known[key])
+    types = (pd.Series(clean_text(t.data["type"]).to_numpy(), index=names)
              if "type" in t.data.columns else None)
-    return pd.Series(invited.astype(int).to_numpy(), index=org.to_numpy()), types
+    return pd.Series(invited.astype(int).to_numpy(), index=names), types
+
+
+def _read_organisations(path: Optional[Path]) -> Optional[pd.DataFrame]:
+    from acap.readers import read_organisations
+
+    return read_organisations(path) if path is not None else None
+
+
+#: Problems printed on the terminal; the rest are in the CSV list.
+SHOWN_PROBLEMS = 20
+
+
+def _echo_problems(problems: pd.DataFrame, source: str, full_list: Optional[Path]) -> None:
+    """Up to SHOWN_PROBLEMS problems grouped by kind, with the total and where the full list is."""
+    total = len(problems)
+    kinds = problems.groupby("kind", sort=False)
+    where = f" (every one in {full_list})" if full_list is not None else ""
+    typer.echo(f"error: {source}: refused: {total:,} problem{'s' if total != 1 else ''} in "
+               f"{kinds.ngroups} kind{'s' if kinds.ngroups != 1 else ''}{where}", err=True)
+    each = max(1, SHOWN_PROBLEMS // max(kinds.ngroups, 1))
+    shown = 0
+    for kind, group in kinds:
+        typer.echo(f"  {kind}: {len(group):,}", err=True)
+        for _, r in group.head(min(each, SHOWN_PROBLEMS - shown)).iterrows():
+            at = ", ".join(x for x in (f"{'case' if source.lower().endswith(('.sav', '.zsav')) else 'row'} {r['row']}"
+                                       if r["row"] is not None and not pd.isna(r["row"]) else "",
+                                       f"column {r['column']}" if r["column"] is not None and not pd.isna(r["column"])
+                                       else "") if x)
+            typer.echo(f"    {at + ': ' if at else ''}{r['problem']}", err=True)
+            shown += 1
+        if shown >= SHOWN_PROBLEMS:
+            break
+
+
+def _refused(exc: AcapInputError, out: Optional[Path]) -> None:
+    """Report a refused input: one line for one problem, else grouped; mark ``out`` stale."""
+    from acap.outputs import PROBLEMS, mark_stale
+
+    problems = exc.problems
+    if out is not None:
+        mark_stale(out, str(exc), problems if len(problems) > 1 else None)
+    if len(problems) > 1:
+        _echo_problems(problems, exc.where or "input", out / PROBLEMS if out is not None else None)
+    else:
+        typer.echo(f"error: {exc}", err=True)
+    if out is not None and (out / "STALE.txt").exists():
+        typer.echo(f"The results in {out}/ are from an earlier run: marked stale ({out / 'STALE.txt'}).", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _echo_read(notes, warnings, limit: int = 6) -> None:
+    """How the input was read (notes) and what it lost (warnings), a few lines each."""
+    for note in list(notes)[:limit]:
+        typer.echo(f"  note: {_clip(note)}")
+    if len(notes) > limit:
+        typer.echo(f"  ... and {len(notes) - limit} more notes")
+    for w in list(warnings)[:limit]:
+        typer.echo(f"  warning: {_clip(w)}")
+    if len(warnings) > limit:
+        typer.echo(f"  ... and {len(warnings) - limit} more warnings")
+
+
+def _clip(text: str, width: int = 160) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 @app.command()
 @_one_line_errors
 def score(
-    responses: Annotated[Path, typer.Argument(help="Responses table: CSV, XLSX or SPSS .sav.")],
+    responses: Annotated[Path, typer.Argument(help="Responses table or survey export: CSV, XLSX or SPSS .sav.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the results.")],
     bank: Annotated[Optional[Path], typer.Option("--bank", help="Item bank YAML (default: acap v1).")] = None,
     invited: Annotated[Optional[Path], typer.Option("--invited", help="CSV of organisation,invited for finite-population CIs.")] = None,
+    organisations: Annotated[Optional[Path], typer.Option(
+        "--organisations", help="Organisations of record: name, type, invited, optional aliases; responses "
+                                "from an organisation not on it are refused.")] = None,
+    sheet: Annotated[Optional[str], typer.Option("--sheet", help="Workbook sheet (name or number); default: "
+                                                 "the one holding item columns.")] = None,
+    mapping: Annotated[Optional[Path], typer.Option("--map", help="Mapping file: columns to item IDs, answer "
+                                                    "texts to codes (draft one with acap map).")] = None,
     min_n: Annotated[int, typer.Option("--min-n", min=1, help="Suppress organisations and role groups below "
                                        "this n (below 5 needs --allow-small-n).")] = DEFAULT_MIN_N,
     allow_small_n: Annotated[bool, typer.Option("--allow-small-n", help="Accept a --min-n below 5 (warns; "
@@ -136,17 +211,27 @@ def score(
                                                      "data/network/).")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the network pseudonyms and permutation tests.")] = 2024,
 ):
-    """Score a responses table and aggregate it to organisations (and measure networks)."""
-    from acap.outputs import write_all
+    """Score a responses table (or a survey export) and aggregate it to organisations (and measure networks)."""
+    from acap.outputs import MANIFEST, PROBLEMS, STALE, json_writer, remove_writer, run_manifest, write_all
     from acap.pipeline import score_and_aggregate
     from acap.publish import publication_files, publish_all, results_tables
     from acap.scoring import validate_responses
 
-    b = _load_bank(bank)
-    checked = validate_responses(responses, b)
+    t0 = time.perf_counter()
+    try:
+        b = _load_bank(bank)
+        orgs = _read_organisations(organisations)
+        checked = validate_responses(responses, b, sheet=sheet, mapping=mapping, organisations=orgs)
+        inv, types = _read_invited(invited, checked.background["organisation"])
+        if orgs is not None:
+            if inv is None and "invited" in orgs.columns:
+                inv = orgs["invited"].dropna().astype(int)
+            if types is None and "type" in orgs.columns:
+                types = orgs["type"].dropna()
+    except AcapInputError as exc:
+        _refused(exc, out)
     with _small_n_warnings():
-        invited_n, types = _read_invited(invited, checked.background["organisation"])
-        scored = score_and_aggregate(checked, b, invited=invited_n, min_n=min_n, min_share=min_share,
+        scored = score_and_aggregate(checked, b, invited=inv, min_n=min_n, min_share=min_share,
                                      allow_small_n=allow_small_n)
     files = {}
     net = None
@@ -157,48 +242,100 @@ def score(
         files.update(network_files(net, seed=seed))
     feedback = publish_all(scored, organisations=types, networks=None if net is None else net.feedback)
     files = {**publication_files(scored, feedback=feedback, respondents=respondents), **files}
+    options = {"bank": str(bank) if bank else None, "invited": str(invited) if invited else None,
+               "organisations": str(organisations) if organisations else None, "sheet": sheet,
+               "map": str(mapping) if mapping else None, "min_n": min_n, "allow_small_n": allow_small_n,
+               "min_share": min_share, "respondents": respondents, "networks": str(networks) if networks else None}
+    files[MANIFEST] = json_writer(run_manifest(bank=b, source=responses, options=options, warnings=checked.warnings,
+                                               notes=checked.notes, sheet=sheet,
+                                               files=[k for k, w in files.items() if not getattr(w, 'removes', False)]))
+    files[STALE] = files[PROBLEMS] = remove_writer()  # a run that succeeds clears an earlier refusal's marks
     written = write_all(out, files)
-    n = len(scored.scores.background)
-    typer.echo(f"Scored {n} respondents from {scored.scores.background['organisation'].nunique()} organisations "
-               f"(bank {b.bank} {b.version}).")
-    typer.echo(_fmt(results_tables(feedback)["headline"].drop(columns=["largest_gap_label", "reason"])))
+    head = results_tables(feedback)["headline"].drop(columns=["largest_gap_label", "reason"], errors="ignore")
+    _echo_score_summary(scored, head, b, checked, out, written, time.perf_counter() - t0)
     if net is not None:
-        typer.echo(f"\nAdvice networks of {len(net.summaries)} organisations"
+        typer.echo(f"Advice networks of {len(net.summaries)} organisations"
                    + (f" ({len(net.dropped)} suppressed, left out)" if net.dropped else "") + ".")
-    typer.echo(f"\nWrote {len(written)} files to {out}/")
+
+def _echo_score_summary(scored, head: pd.DataFrame, b, checked, out: Path, written, seconds: float) -> None:
+    """A screen-long summary: what was read, what it lost, the organisations in brief, the paths."""
+    bg = scored.scores.background
+    typer.echo(f"Scored {len(bg):,} respondents from {bg['organisation'].nunique():,} organisations "
+               f"(bank {b.bank} {b.version}) in {seconds:.1f} s.")
+    _echo_read(checked.notes, checked.warnings)
+    shown = head[head["status"] != "suppressed"]
+    typer.echo(f"\nOrganisations: {len(shown):,} shown, {len(head) - len(shown):,} suppressed (fewer than "
+               f"{scored.organisations.min_n} respondents).")
+    if len(head) <= 15:
+        typer.echo(_fmt(head))
+    elif len(shown):
+        q = shown[["potential", "realised", "ratio"]].quantile([0.25, 0.5, 0.75])
+        typer.echo("Across shown organisations: median [lower quartile, upper quartile]")
+        for c in q.columns:
+            typer.echo(f"  {c:<10} {q.at[0.5, c]:.2f} [{q.at[0.25, c]:.2f}, {q.at[0.75, c]:.2f}]")
+        if shown["largest_gap_source"].notna().any():
+            top = shown["largest_gap_source"].value_counts().head(3)
+            typer.echo("  largest knowledge gap most often: " + ", ".join(f"{k} ({v:,})" for k, v in top.items()))
+    typer.echo(f"\nWrote {len(written)} files to {out}/:")
+    for f in written:
+        typer.echo(f"  {f}")
 
 
-def _read_organisations(path: Optional[Path]) -> Optional[pd.DataFrame]:
-    """Organisation register (organisation, type, invited; other columns such as aliases ignored).
+@app.command()
+@_one_line_errors
+def check(
+    responses: Annotated[Path, typer.Argument(help="Responses table or survey export: CSV, XLSX or SPSS .sav.")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="CSV for the full list of problems (default: "
+                                                "<name>-problems.csv here).")] = None,
+    bank: Annotated[Optional[Path], typer.Option("--bank", help="Item bank YAML (default: acap v1).")] = None,
+    organisations: Annotated[Optional[Path], typer.Option(
+        "--organisations", help="Organisations of record (name, type, invited, optional aliases).")] = None,
+    sheet: Annotated[Optional[str], typer.Option("--sheet", help="Workbook sheet (name or number).")] = None,
+    mapping: Annotated[Optional[Path], typer.Option("--map", help="Mapping file (see acap map).")] = None,
+):
+    """Validate a responses table without scoring it; write every problem as CSV (row, column, value, problem)."""
+    from acap.scoring import check_responses
 
-    A minimal reader until ``acap.readers.read_organisations`` (branch exports) lands on main.
-    """
-    if path is None:
-        return None
-    from acap.readers import clean_text, read_table
+    b = _load_bank(bank)
+    orgs = _read_organisations(organisations)
+    res = check_responses(responses, b, sheet=sheet, mapping=mapping, organisations=orgs)
+    target = out or Path(f"{responses.stem}-problems.csv")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    res.problems.to_csv(target, index=False, encoding="utf-8-sig")
+    cols = res.columns
+    n_items = int(cols["target"].isin(list(b.items)).sum()) if cols is not None else 0
+    typer.echo(f"Checked {responses}: {len(cols) if cols is not None else 0} columns, {n_items} of them items "
+               f"of bank {b.bank} {b.version}.")
+    _echo_read(res.notes, res.warnings)
+    if res.ok:
+        typer.echo(f"No problems: {len(res.responses.background):,} respondents ready to score "
+                   f"(empty list written to {target}).")
+        return
+    _echo_problems(res.problems, str(responses), target)
+    raise typer.Exit(EXIT_BAD_INPUT)
 
-    t = read_table(path)
-    if "organisation" not in t.data.columns:
-        raise AcapInputError("needs a column organisation (and type, invited)", where=str(path))
-    frame = pd.DataFrame({"organisation": clean_text(t.data["organisation"])})
-    for pos in range(len(frame)):
-        if frame["organisation"].iloc[pos] is None:
-            raise AcapInputError(f"{t.row_label(pos)}, column organisation: organisation is missing", where=str(path))
-    if "type" in t.data.columns:
-        frame["type"] = clean_text(t.data["type"])
-    if "invited" in t.data.columns:
-        raw = clean_text(t.data["invited"])
-        frame["invited"] = pd.to_numeric(raw, errors="coerce")
-        bad = raw.notna().to_numpy() & ~((frame["invited"] >= 1) & (frame["invited"] % 1 == 0)).to_numpy()
-        if bad.any():
-            pos = int(bad.nonzero()[0][0])
-            raise AcapInputError(f"{t.row_label(pos)}, column invited: {t.data['invited'].iloc[pos]!r} is not a "
-                                 "whole number of at least 1", where=str(path))
-    if frame["organisation"].duplicated().any():
-        pos = int(frame["organisation"].duplicated().to_numpy().nonzero()[0][0])
-        raise AcapInputError(f"{t.row_label(pos)}, column organisation: {frame['organisation'].iloc[pos]!r} is "
-                             "listed twice", where=str(path))
-    return frame.set_index("organisation")
+
+@app.command("map")
+@_one_line_errors
+def map_(
+    export: Annotated[Path, typer.Argument(help="Survey export: CSV, XLSX or SPSS .sav.")],
+    out: Annotated[Path, typer.Option("--out", help="Mapping file to write (YAML).")] = Path("map.yaml"),
+    bank: Annotated[Optional[Path], typer.Option("--bank", help="Item bank YAML (default: acap v1).")] = None,
+    sheet: Annotated[Optional[str], typer.Option("--sheet", help="Workbook sheet (name or number).")] = None,
+    mapping: Annotated[Optional[Path], typer.Option("--map", help="An earlier mapping file to start from.")] = None,
+):
+    """Draft a mapping file from an export: what each column was read as; NOT MATCHED where unknown."""
+    from acap.exports import draft_mapping, holds_items, read_mapping
+    from acap.readers import read_table
+
+    b = _load_bank(bank)
+    table = read_table(export, sheet=sheet, prefer=lambda rows: holds_items(rows, b))
+    text = draft_mapping(table, b, read_mapping(mapping, b) if mapping else None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    unmatched = text.count("# NOT MATCHED")
+    typer.echo(f"Wrote {out}: {text.count(chr(10)) - 5} entries, {unmatched} not matched"
+               + (" (fill them in, then pass the file with --map)." if unmatched else "."))
 
 
 @app.command()

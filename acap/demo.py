@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from acap.items import Bank, load_bank
-from acap.outputs import csv_writer, write_all
+from acap.outputs import csv_writer, json_writer, run_manifest, write_all
 from acap.pipeline import Scored, score_and_aggregate
 from acap.publish import publication_files, publish_all, results_tables, run_meta
 from acap.report_html import validation_files
@@ -95,6 +95,10 @@ def run_demo(out_dir: str | Path = "acap-demo", seed: int = 2024, n_organisation
         "data/previous_responses.csv": csv_writer(previous, index=False),
         **report_files(feedback, before),
     }
+    # what every scoring run records (versions, options, date, warnings), as `acap score` writes it
+    files["manifest.json"] = json_writer(run_manifest(
+        bank=bank, source="simulated", options={"seed": seed, "organisations": n_organisations},
+        warnings=scored.scores.warnings, notes=scored.scores.notes, files=list(files)))
     written = write_all(out_dir, files)
     return DemoResult(out_dir=Path(out_dir), files=written, simulation=sim, scored=scored,
                       headline=results_tables(feedback)["headline"],

@@ -85,8 +85,14 @@ def aggregate_scores(s: ScoreResult, bank: Bank, *, invited=None, min_n: int = 5
     """
     gathered = s.gathered.add_prefix("gathered:")
     used = s.used.add_prefix("used:")
+    # rwg(j) over the items the table asked (a scale scored on fewer items says so in rwg_items)
+    asked = set(s.items_asked) if s.items_asked is not None else set(s.items.columns)
+    asked_items = {k: [i for i in v if i in asked] for k, v in bank.scale_map.items()}
+    asked_items = {k: v for k, v in asked_items.items() if v}
+    rwg_columns = [i for v in asked_items.values() for i in v]  # only these item columns are read
     frame = pd.concat([s.background[["organisation"]], s.background["role_group"].rename("role"),
-                       s.scales, s.composites[["potential", "realised"]], gathered, used, s.items], axis=1)
+                       s.scales, s.composites[["potential", "realised"]], gathered, used, s.items[rwg_columns]],
+                      axis=1)
     # rwg's null variance depends on the number of answer points, so scales on different
     # response formats are aggregated separately and the tables joined.
     points = {sc.id: bank.response_scales[sc.response_scale].points for sc in bank.scales}
@@ -99,7 +105,7 @@ def aggregate_scores(s: ScoreResult, bank: Bank, *, invited=None, min_n: int = 5
     for pts in dict.fromkeys(points[c] for c in scales):
         group = [c for c in scales if points[c] == pts]
         parts.append(organisation_results(
-            frame, scales=group, items={k: v for k, v in bank.scale_map.items() if k in group}, n_points=pts,
+            frame, scales=group, items={k: v for k, v in asked_items.items() if k in group}, n_points=pts,
             invited=invited, min_n=min_n, role="role"))
     org = parts[0] if len(parts) == 1 else replace(
         parts[0], table=pd.concat([p.table for p in parts]).sort_index(level=0, sort_remaining=False),

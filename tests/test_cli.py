@@ -120,11 +120,17 @@ def test_bad_responses_one_line_no_traceback_nothing_written(tmp_path, edit, mes
     proc = subprocess.run([sys.executable, "-m", "acap.cli", "score", str(src), "--out", str(out)],
                           capture_output=True, text=True)
     assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr and proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], proc.stderr
-    assert "Traceback" not in proc.stderr and proc.stdout == ""
-    assert not out.exists()
-    assert list(tmp_path.iterdir()) == [src]  # no staging folder left behind
+    if len(lines) == 1:  # one problem: one line, nothing written
+        assert not out.exists()
+        assert list(tmp_path.iterdir()) == [src]  # no staging folder left behind
+    else:  # several: grouped, and the full list is the only file written
+        assert lines[0].startswith("error: ") and "problems.csv" in lines[0]
+        assert [p.name for p in out.rglob("*")] == ["problems.csv"]
+        listed = pd.read_csv(out / "problems.csv")
+        assert list(listed.columns[:4]) == ["row", "column", "value", "problem"] and len(listed) >= 2
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "out"]
 
 
 def test_bad_bank_file_one_line(tmp_path):

@@ -125,3 +125,24 @@ def test_remove_writer_clears_an_old_result(tmp_path):
     write_all(out, {"a.csv": text_writer("a"), "scores.csv": text_writer("individual")})
     paths = write_all(out, {"a.csv": text_writer("a2"), "scores.csv": remove_writer()})
     assert paths == [out / "a.csv"] and not (out / "scores.csv").exists()
+
+
+def test_csv_text_is_what_pandas_writes():
+    import numpy as np
+    import pandas as pd
+
+    from acap.outputs import csv_text
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(4, 1, 400) * 10.0 ** rng.integers(-6, 9, 400)
+    x[::17] = np.nan
+    x[5], x[6], x[7], x[8] = 3.865625, 999999.7, -0.0, 123456.5  # ties, rounding up to 1e6, signed zero
+    frame = pd.DataFrame({
+        "mean": x, "n": pd.array(np.where(np.arange(400) % 7 == 0, None, np.arange(400)), dtype="Int64"),
+        "k": np.arange(400), "suppressed": np.arange(400) % 3 == 0,
+        "reason": (["fewer than 5", None, 'a "quoted", text', "line\nbreak", "Ynys Môn"] * 80)},
+        index=pd.MultiIndex.from_product([[f"Org {i}" for i in range(40)], [f"s{j}" for j in range(10)]],
+                                         names=["organisation", "scale"]))
+    assert csv_text(frame) == frame.to_csv(float_format="%.6g")
+    assert csv_text(frame, index=False) == frame.to_csv(float_format="%.6g", index=False)
+    assert csv_text(frame.assign(when=pd.Timestamp("2026-01-01"))) is None  # other dtypes: pandas writes them

@@ -61,7 +61,7 @@ def test_composites_ratio_and_source_gap(bank):
 
 @pytest.mark.parametrize("change, pattern", [
     (lambda d: d.assign(XX99=[1, 2, 3]), r"column XX99: unknown item ID 'XX99'"),
-    (lambda d: d.assign(aq01=[1, 2, 3]), r"unknown item ID 'aq01'.*case-sensitive"),
+    (lambda d: d.assign(AQ01=[1, 2, 3], aq01=[1, 2, 3]), r"columns 'AQ01', 'aq01' are all read as 'AQ01'"),
     (lambda d: d.assign(AQ01=[1, 9, 3]), r"row 3, column AQ01: value 9 is not on the 1-7 scale"),
     (lambda d: d.assign(AQ01=[1, 2, "often"]), r"row 4, column AQ01: value 'often' is not on"),
     (lambda d: d.assign(AQ01=[1, 2.5, 3]), r"row 3, column AQ01: value 2.5"),
