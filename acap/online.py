@@ -37,14 +37,12 @@ _NO = {"no", "n", "false", "0", ""}
 
 def _refuse(problems: list[dict], what: str, where: str) -> None:
     if problems:
-        frame = pd.DataFrame(problems, columns=["row", "column", "value", "problem"])
+        frame = pd.DataFrame(problems, columns=["row", "column", "value", "problem"]).assign(kind=what)
         first = frame.iloc[0]
         more = len(frame) - 1
         tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        exc = AcapInputError(f"{what}: {first['row']}, column {first['column']}: {first['problem']}{tail}",
-                             where=where)
-        exc.problems = frame
-        raise exc
+        raise AcapInputError(f"{what}: {first['row']}, column {first['column']}: {first['problem']}{tail}",
+                             where=where, problems=frame)
 
 
 def _table(path, need: set[str], what: str):
@@ -245,21 +243,15 @@ def check_upload(path, bank: Bank, organisations: pd.DataFrame | None = None) ->
     from acap import scoring
 
     notes: list[str] = []
-    check = getattr(scoring, "check_responses", None)
-    if check is not None:
-        result = check(path, bank)
-        notes = list(getattr(result, "warnings", []) or [])
-        if result.responses is None:
-            problems = result.problems
-            first = problems.iloc[0]
-            exc = AcapInputError(f"row {first['row']}, column {first['column']}: {first['problem']}"
-                                 + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""),
-                                 where=Path(path).name)
-            exc.problems = problems
-            raise exc
-        checked = result.responses
-    else:
-        checked = scoring.validate_responses(path, bank)
+    result = scoring.check_responses(path, bank)
+    notes = list(result.warnings) + list(result.notes)
+    if result.responses is None:
+        problems = result.problems
+        first = problems.iloc[0]
+        raise AcapInputError(f"row {first['row']}, column {first['column']}: {first['problem']}"
+                             + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""),
+                             where=Path(path).name, problems=problems)
+    checked = result.responses
     frame = responses_frame(checked, bank)
     if organisations is not None:
         known = {str(n).casefold(): str(n) for n in organisations["name"]}

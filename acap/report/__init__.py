@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-_EXPORTS = {"feedback": "build", "render_pdf": "pdf", "render_html": "html", "Report": "model",
+_EXPORTS = {"feedback": "build", "render_pdf": "pdf", "render_html": "html", "network_svg": "html", "Report": "model",
             "report_files": "batch", "render_one": "batch", "index_html": "batch", "feedback_run": "run"}
 
 __all__ = sorted(_EXPORTS)

@@ -282,3 +282,25 @@ def render_html(report: Report) -> str:
             f'<table class="cover"><caption>About this report</caption><tbody>{cover}</tbody></table>'
             f'<nav aria-label="Contents"><h2 id="contents">Contents</h2><ol>{toc}</ol></nav>{"".join(parts)}'
             f"<footer>{_e(report.footer)}</footer></main></body></html>\n")
+
+
+def network_svg(fb) -> str | None:
+    """The organisation's sociogram as a self-contained SVG (as in the reports), or None without network data.
+
+    For pages that show the network on its own (the app's results page).
+
+    Parameters
+    ----------
+    fb : OrganisationFeedback
+
+    Returns
+    -------
+    str or None
+    """
+    from acap.report.build import feedback
+
+    for section in feedback(fb).sections:
+        for block in getattr(section, "blocks", ()):
+            if getattr(block, "kind", None) == "sociogram":
+                return _sociogram(block, _Ids())
+    return None

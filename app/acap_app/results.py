@@ -7,7 +7,6 @@ reason it carries, never a number.
 
 from __future__ import annotations
 
-import importlib.util
 
 import pandas as pd
 import streamlit as st
@@ -116,9 +115,9 @@ def _network(fb) -> None:
     summ = net.summary.rename("value").to_frame()
     summ["value"] = pd.to_numeric(summ["value"], errors="coerce").round(3)
     st.dataframe(summ, width="stretch")
-    png = _sociogram_png(fb)
-    if png is not None:
-        st.image(png, caption=f"Advice network of {fb.organisation}: each circle is a person (shown by a code, "
+    svg = _sociogram_svg(fb)
+    if svg is not None:
+        st.image(svg, caption=f"Advice network of {fb.organisation}: each circle is a person (shown by a code, "
                  "not a name); arrows point to the person asked for advice.")
     st.dataframe(net.nodes, width="stretch")
     if len(net.outside):
@@ -126,14 +125,11 @@ def _network(fb) -> None:
         st.dataframe(net.outside, width="stretch")
 
 
-def _sociogram_png(fb):
-    """The publication layer's sociogram figure as PNG bytes, when it offers one."""
-    try:
-        from acap import publish
-    except ImportError:
-        return None
-    fn = getattr(publish, "sociogram_png", None)
-    return fn(fb) if fn is not None else None
+def _sociogram_svg(fb):
+    """The sociogram of the feedback report, as SVG."""
+    from acap.report import network_svg
+
+    return network_svg(fb)
 
 
 def _previous(user, wid, org, fb, ids, titles) -> None:
@@ -176,7 +172,7 @@ def _validation(wid) -> None:
 
 
 def _reports(fb, wid, titles, org) -> None:
-    if importlib.util.find_spec("acap.report") is None or fb.status != "shown":
+    if fb.status != "shown":
         return
     from acap import report
 
