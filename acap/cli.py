@@ -573,15 +573,14 @@ def serve(
     if url is None:
         env["ACAP_DATA_DIR"] = str(data.resolve())
     os.environ.update(env)
-    from streamlit.web import cli as st_cli
+    import runpy
 
     # The app runs in this process, so the analysis code warmed above stays loaded.
     flags = {"server.port": port, "server.address": address, "server.headless": "true",
              "server.maxUploadSize": online.UPLOAD_LIMIT_MB, "server.fileWatcherType": "none",
              "browser.gatherUsageStats": "false", "global.developmentMode": "false",
              "client.toolbarMode": "viewer"}
-    st_cli.main.main(args=["run", str(_app_script()), *(f"--{k}={v}" for k, v in flags.items())],
-                     prog_name="streamlit", standalone_mode=False)
+    runpy.run_path(str(_app_script().parent / "serve.py"))["run"](flags)
 
 
 def main():  # pragma: no cover - console entry point

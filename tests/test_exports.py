@@ -57,7 +57,7 @@ def _role_label(bank, role):
     return {r.id: r.label for r in bank.roles}[role]
 
 
-def _same_scores(result, reference):
+def _assert_same_scores(result, reference):
     np.testing.assert_allclose(result.scales.to_numpy(), reference.scales.to_numpy(), equal_nan=True)
     np.testing.assert_array_equal(result.dont_know.to_numpy(), reference.dont_know.to_numpy())
     np.testing.assert_allclose(result.composites.to_numpy(), reference.composites.to_numpy(), equal_nan=True)
@@ -184,7 +184,7 @@ TOOLS = {"forms.xlsx": microsoft_forms, "qualtrics.csv": qualtrics, "smartsurvey
 def test_each_export_scores_as_the_clean_table(tmp_path, bank, clean, reference, name):
     path = TOOLS[name](clean, bank, tmp_path / name)
     result = score(path, bank)
-    _same_scores(result, reference)
+    _assert_same_scores(result, reference)
     assert not any("not in the table" in w for w in result.warnings)  # every item recognised
 
 
@@ -232,7 +232,7 @@ def test_cp1252_is_refused_with_its_message(tmp_path, bank, clean):
 def test_utf16_tab_delimited_is_read(tmp_path, bank, clean, reference):
     p = tmp_path / "unicode.txt"
     p.write_bytes(clean.to_csv(index=False, sep="\t").encode("utf-16"))
-    _same_scores(score(p, bank), reference)
+    _assert_same_scores(score(p, bank), reference)
 
 
 def test_the_sheet_holding_items_is_found_or_chosen(tmp_path, bank, clean, reference):
@@ -242,8 +242,8 @@ def test_the_sheet_holding_items_is_found_or_chosen(tmp_path, bank, clean, refer
         clean.to_excel(xw, sheet_name="Responses", index=False)
     t = read_table(p, prefer=lambda rows: "AQ01" in rows[0])
     assert t.sheet == "Responses"
-    _same_scores(score(p, bank), reference)
-    _same_scores(score(validate_responses(p, bank, sheet="2"), bank), reference)
+    _assert_same_scores(score(p, bank), reference)
+    _assert_same_scores(score(validate_responses(p, bank, sheet="2"), bank), reference)
     with pytest.raises(AcapInputError, match=r"no sheet 'Answers' \(sheets: 'Notes', 'Responses'\)"):
         validate_responses(p, bank, sheet="Answers")
     with pd.ExcelWriter(p) as xw:
@@ -265,7 +265,7 @@ def test_missing_markers_are_skips_in_every_format(tmp_path, bank, clean, refere
     p = tmp_path / f"m.{fmt}"
     marked.to_csv(p, index=False) if fmt == "csv" else marked.to_excel(p, index=False)
     result = score(p, bank)
-    _same_scores(result, reference)
+    _assert_same_scores(result, reference)
     assert any("marked as missing read as skipped" in w and "#N/A" in w for w in result.warnings)
 
 
@@ -276,7 +276,7 @@ def test_answer_labels_in_any_case_and_numbered(bank, clean, reference):
         forms = [lambda v, lab: lab.upper(), lambda v, lab: f"{v} - {lab}", lambda v, lab: lab.lower()]
         df[iid] = [(_label(bank, iid, v) and forms[j % 3](int(v), _label(bank, iid, v))) if pd.notna(v) and
                    int(v) != rs.dont_know.code else ("DK" if pd.notna(v) else None) for v in clean[iid]]
-    _same_scores(score(df, bank), reference)
+    _assert_same_scores(score(df, bank), reference)
 
 
 # ---- mapping files ----------------------------------------------------------------------------
@@ -309,7 +309,7 @@ def test_draft_mapping_marks_what_it_could_not_match_and_the_filled_file_scores(
         filled = filled.replace(f'"{word}":  # NOT MATCHED', f'"{word}": {code}  #')
     draft.write_text(filled)
     assert "NOT MATCHED" not in filled.split("answers:")[1].replace("# NOT MATCHED", "")
-    _same_scores(score(validate_responses(src, bank, mapping=draft), bank), reference)
+    _assert_same_scores(score(validate_responses(src, bank, mapping=draft), bank), reference)
 
 
 def test_bad_mapping_entries_are_named(tmp_path, bank):
