@@ -214,7 +214,7 @@ def score(
     """Score a responses table (or a survey export) and aggregate it to organisations (and measure networks)."""
     from acap.outputs import MANIFEST, PROBLEMS, STALE, json_writer, remove_writer, run_manifest, write_all
     from acap.pipeline import score_and_aggregate
-    from acap.publish import publication_files, publish_all, results_tables
+    from acap.publish import headline_table, publication_files, publish_all
     from acap.scoring import validate_responses
 
     t0 = time.perf_counter()
@@ -251,7 +251,7 @@ def score(
                                                files=[k for k, w in files.items() if not getattr(w, 'removes', False)]))
     files[STALE] = files[PROBLEMS] = remove_writer()  # a run that succeeds clears an earlier refusal's marks
     written = write_all(out, files)
-    head = results_tables(feedback)["headline"].drop(columns=["largest_gap_label", "reason"], errors="ignore")
+    head = headline_table(feedback).drop(columns=["largest_gap_label", "reason"], errors="ignore")
     _echo_score_summary(scored, head, b, checked, out, written, time.perf_counter() - t0)
     if net is not None:
         typer.echo(f"Advice networks of {len(net.summaries)} organisations"

@@ -18,7 +18,7 @@ import pandas as pd
 from acap.items import Bank, load_bank
 from acap.outputs import csv_writer, json_writer, run_manifest, write_all
 from acap.pipeline import Scored, score_and_aggregate
-from acap.publish import publication_files, publish_all, results_tables, run_meta
+from acap.publish import headline_table, publication_files, publish_all, run_meta
 from acap.report_html import validation_files
 from acap.report.run import feedback_run, report_files
 from acap.simulate import Simulation, simulate, simulate_previous_wave
@@ -101,7 +101,7 @@ def run_demo(out_dir: str | Path = "acap-demo", seed: int = 2024, n_organisation
         warnings=scored.scores.warnings, notes=scored.scores.notes, files=list(files)))
     written = write_all(out_dir, files)
     return DemoResult(out_dir=Path(out_dir), files=written, simulation=sim, scored=scored,
-                      headline=results_tables(feedback)["headline"],
+                      headline=headline_table(feedback),
                       extras={"validation": validation, "feedback": feedback,
                               "network": {"links": net.links, "org_network": net.summaries, "run": net}})
 

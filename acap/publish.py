@@ -59,6 +59,7 @@ __all__ = [
     "item_mask",
     "publication_files",
     "publish_all",
+    "headline_table",
     "results_tables",
     "role_flags",
     "run_meta",
@@ -661,7 +662,6 @@ def results_tables(feedback: dict[str, OrganisationFeedback]) -> dict[str, pd.Da
     fbs = list(feedback.values())
     if not fbs:
         raise AcapInputError("no organisations to publish", "feedback")
-    names = [f.organisation for f in fbs]
 
     def cat(attr):
         return pd.concat({f.organisation: getattr(f, attr) for f in fbs}, names=["organisation"])
@@ -677,13 +677,19 @@ def results_tables(feedback: dict[str, OrganisationFeedback]) -> dict[str, pd.Da
     results.insert(results.columns.get_loc("invited") + 1, "response_rate", rate.reindex(org_level).to_numpy())
     results["invited"] = results["invited"].mask(~shown)
     results["response_rate"] = results["response_rate"].mask(~shown)
+    peers = cat("peers") if any(len(f.peers) for f in fbs) else pd.DataFrame()
+    return {"results": results, "by_role": cat("roles"), "knowledge_gaps": cat("gaps"), "items": cat("items"),
+            "headline": headline_table(feedback), "peers": peers, "icc": fbs[0].icc}
+
+
+def headline_table(feedback: dict[str, OrganisationFeedback]) -> pd.DataFrame:
+    """One row per organisation: status, n, invited, response rate, the headline and the reason."""
+    fbs = list(feedback.values())
     head = pd.DataFrame({f.organisation: pd.concat([pd.Series({
         "status": f.status, "n": f.n, "invited": f.invited, "response_rate": f.response_rate}), f.headline])
         for f in fbs}).T.rename_axis("organisation")
     head["reason"] = [f.reason or "" for f in fbs]
-    peers = cat("peers") if any(len(f.peers) for f in fbs) else pd.DataFrame()
-    return {"results": results, "by_role": cat("roles"), "knowledge_gaps": cat("gaps"), "items": cat("items"),
-            "headline": head.reindex(names), "peers": peers, "icc": fbs[0].icc}
+    return head.reindex([f.organisation for f in fbs])
 
 
 def publication_files(scored: Scored, *, respondents: bool = False, organisations=None, networks=None,
