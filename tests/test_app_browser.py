@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from app_support import postgres_database  # noqa: F401  (used by the replicas test)
 
@@ -217,14 +218,14 @@ def test_respondent_in_a_browser_resumes_and_is_accessible(browser, tmp_path):
         _heading(page, "Assimilation")  # resumed on the page where it stopped
         page.get_by_role("button", name="Back").click()
         _heading(page, "Acquisition")
-        assert page.get_by_role("radio", name="Slightly agree").first.is_checked()
+        expect(page.get_by_role("radio", name="Slightly agree").first).to_be_checked()  # waits for the rerun
 
         # a server restart loses nothing: the same link resumes
         server.stop()
         server.start()
         page.goto(link)
         _heading(page, "Acquisition")
-        assert page.get_by_role("radio", name="Slightly agree").first.is_checked()
+        expect(page.get_by_role("radio", name="Slightly agree").first).to_be_checked()  # waits for the rerun
 
         titles = ["Assimilation", "Transformation", "Exploitation", "Distributed leadership",
                   "Knowledge-management systems", "Learning relationships and networks",
@@ -311,7 +312,7 @@ def test_two_replicas_on_one_postgresql_share_every_answer(browser, tmp_path):
             _heading(other, "Acquisition")
             other.get_by_role("button", name="Back").click()
             _heading(other, "Recognising value")
-            assert other.get_by_role("radio", name="Agree", exact=True).first.is_checked()
+            expect(other.get_by_role("radio", name="Agree", exact=True).first).to_be_checked()
             from acap.store import open_store
 
             store = open_store(url=url)
