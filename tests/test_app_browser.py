@@ -169,7 +169,7 @@ def _answer_page(page, choice: str = "Agree") -> None:
     for group in page.get_by_role("radiogroup").all():
         group.get_by_text(choice, exact=True).click()
         _settle(page)
-        assert group.get_by_role("radio", name=choice, exact=True).is_checked()
+        expect(group.get_by_role("radio", name=choice, exact=True)).to_be_checked()
 
 
 def _next(page, label: str = "Save and continue") -> None:
