@@ -498,8 +498,7 @@ def suppress(
                 keys.append(table.index.get_level_values(name))
             else:
                 raise AcapInputError(f"no column or index level {name!r}", "within")
-        key_index = pd.MultiIndex.from_arrays(keys, names=within) if len(keys) > 1 else pd.Index(keys[0])
-        group_codes, uniques = pd.factorize(key_index)
+        group_codes, uniques = _factorize_keys(keys, within)
         if total_suppressed is not None:
             ts = pd.Series(total_suppressed).astype(bool)
             total_hidden = ts.reindex(uniques).fillna(False).to_numpy(dtype=bool)
@@ -510,6 +509,22 @@ def suppress(
             if c not in skip and pd.api.types.is_numeric_dtype(table[c]) and not pd.api.types.is_bool_dtype(table[c])
         ]
     return _apply_suppression(table, counts, min_n, n, list(values), already, old_reason, group_codes, total_hidden)
+
+
+def _factorize_keys(keys: list, names: list[str]):
+    """Codes (in order of first appearance) and unique keys of the rows' key columns.
+
+    As ``pd.factorize`` of their MultiIndex, but through each column's integer codes: a
+    MultiIndex of a hundred thousand rows would be materialised as tuples first.
+    """
+    if len(keys) == 1:
+        return pd.factorize(pd.Index(keys[0]))
+    parts = [pd.factorize(pd.Index(k), use_na_sentinel=False) for k in keys]
+    combined = np.ravel_multi_index([c for c, _ in parts], [max(len(u), 1) for _, u in parts])
+    group_codes, _ = pd.factorize(combined)
+    rows = np.unique(group_codes, return_index=True)[1]  # each group's first row
+    uniques = pd.MultiIndex.from_arrays([pd.Index(k)[rows] for k in keys], names=names)
+    return group_codes, uniques
 
 
 def _apply_suppression(table, counts, min_n, n, values, already, old_reason, group_codes, total_hidden):

@@ -23,9 +23,8 @@ Writer = Callable[[Path], None]
 def csv_writer(frame: pd.DataFrame, index: bool = True, float_format: str = "%.6g") -> Writer:
     """A writer that saves ``frame`` as CSV, UTF-8 with a byte-order mark so Excel reads accents.
 
-    The text is what ``frame.to_csv(float_format="%.6g")`` writes; large tables are formatted
-    column by column in numpy (:func:`csv_text`), several times faster than pandas' per-cell
-    formatting.
+    The text is what ``frame.to_csv(float_format="%.6g")`` writes; tables of the usual column
+    types are formatted by :func:`csv_text`, several times faster than pandas' writer.
     """
 
     def write(path: Path) -> None:
@@ -38,77 +37,42 @@ def csv_writer(frame: pd.DataFrame, index: bool = True, float_format: str = "%.6
     return write
 
 
-def _quote(values: np.ndarray) -> np.ndarray:
+def _quote(values: list[str]) -> list[str]:
     """CSV fields (minimal quoting, as pandas writes them): quoted where they hold , " or a newline."""
-    needs = np.zeros(len(values), dtype=bool)
-    for ch in (",", '"', "\n"):  # as pandas' writer, whose line terminator is "\n"
-        needs |= np.strings.find(values, ch) >= 0
-    if needs.any():
-        values = values.copy()
-        values[needs] = np.strings.add(np.strings.add('"', np.strings.replace(values[needs], '"', '""')), '"')
-    return values
+    return [f'"{v.replace(chr(34), chr(34) * 2)}"' if ("," in v or '"' in v or "\n" in v) else v for v in values]
 
 
-def _g6(x: np.ndarray) -> np.ndarray:
-    """Floats as "%.6g" formats them (NaN as an empty field), vectorised."""
-    from numpy.dtypes import StringDType
+def _column_text(s: pd.Series) -> list[str] | None:
+    """One column as a list of CSV fields, or None for a dtype left to pandas.
 
-    out = np.full(len(x), "", dtype=StringDType())
-    ok = np.isfinite(x)
-    v = x[ok]
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        exp = np.floor(np.log10(np.abs(v)))
-    exp = np.where(v == 0, 0, exp)
-    k = 5 - exp  # round to 6 significant digits; the division is then correctly rounded
-    scale = 10.0 ** np.abs(k)
-    shifted = np.where(k >= 0, v * scale, v / scale)
-    r = np.where(k >= 0, np.round(shifted) / scale, np.round(shifted) * scale)
-    text = r.astype(StringDType())
-    text = np.where(np.strings.endswith(text, ".0"), np.strings.slice(text, 0, -2), text)
-    # %g turns to exponents from 1e6 (repr only from 1e16), and rounding may carry to 1e6
-    odd = (np.abs(r) >= 1e6) | (np.abs(r) < 1e-4) & (r != 0)
-    # near a tie the scaling's own rounding may decide: there %g's exact rounding is used
-    odd |= np.abs(np.abs(shifted - np.trunc(shifted)) - 0.5) < 1e-6
-    if odd.any():
-        text[odd] = [("%.6g" % val) for val in v[odd]]
-    out[ok] = text
-    bad = ~ok & ~np.isnan(x)
-    if bad.any():
-        out[bad] = ["%.6g" % val for val in x[bad]]
-    return out
-
-
-def _column_text(s: pd.Series):
-    """One column as CSV fields, or None for a dtype left to pandas."""
-    from numpy.dtypes import StringDType
-
+    Python's own ``%`` formatting per value is what pandas applies, and on a list it is faster
+    than numpy's string arrays; text columns are quoted once per distinct value.
+    """
     dt = s.dtype
     if pd.api.types.is_bool_dtype(dt) and not isinstance(dt, pd.BooleanDtype):
-        return np.where(s.to_numpy(), "True", "False").astype(StringDType())
+        return np.array(["False", "True"], dtype=object)[s.to_numpy().astype(np.int8)].tolist()
     if pd.api.types.is_float_dtype(dt) and not isinstance(dt, pd.api.extensions.ExtensionDtype):
-        return _g6(s.to_numpy())
+        return ["%.6g" % v if v == v else "" for v in s.to_numpy().tolist()]
     if pd.api.types.is_integer_dtype(dt):
         na = s.isna().to_numpy()
-        vals = s.to_numpy(dtype="int64", na_value=0).astype(StringDType())
-        vals[na] = ""
-        return vals
+        return ["" if missing else str(v) for v, missing in zip(s.to_numpy(dtype="int64", na_value=0).tolist(), na)]
     if pd.api.types.is_string_dtype(dt) or dt == object:
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
         if not all(isinstance(u, str) for u in uniques):
             return None
-        fields = _quote(np.asarray(list(uniques) + [""], dtype=StringDType()))
-        return fields[codes]
+        fields = np.array(_quote(list(uniques)) + [""], dtype=object)
+        return fields[codes].tolist()
     return None
 
 
 def csv_text(frame: pd.DataFrame, index: bool = True) -> str | None:
     """The CSV text pandas writes for ``frame`` with ``float_format="%.6g"`` (None if a dtype is unusual).
 
-    Columns of floats, integers (nullable too), booleans and text are formatted in numpy; a
-    frame with any other column type returns None (the caller falls back to pandas).
+    Columns of floats, integers (nullable too), booleans and text are formatted as lists and
+    joined row by row, several times faster than pandas' writer on result tables of a hundred
+    thousand rows; a frame with any other column type returns None (the caller falls back to
+    pandas).
     """
-    from numpy.dtypes import StringDType
-
     parts, header = [], []
     if index:
         idx = frame.index
@@ -128,13 +92,10 @@ def csv_text(frame: pd.DataFrame, index: bool = True) -> str | None:
         if f is None:
             return None
         fields.append(f)
-    head = ",".join(_quote(np.asarray(header, dtype=StringDType())).tolist()) + "\n"
+    head = ",".join(_quote(header)) + "\n"
     if len(frame) == 0:
         return head
-    line = fields[0]
-    for f in fields[1:]:
-        line = np.strings.add(np.strings.add(line, ","), f)
-    return head + "\n".join(line.tolist()) + "\n"
+    return head + "\n".join(map(",".join, zip(*fields))) + "\n"
 
 
 def text_writer(text: str) -> Writer:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import warnings
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -52,6 +53,7 @@ __all__ = [
     "NOT_SHOWN",
     "NetworkFeedback",
     "OrganisationFeedback",
+    "Publication",
     "RunMeta",
     "SmallMinimumWarning",
     "check_min_n",
@@ -364,39 +366,41 @@ def _item_table(scored: Scored, bank: Bank, mask: pd.DataFrame) -> pd.DataFrame:
     meta = bank.items
     lab = bank.labels()
     orgs = mask.index
-    # counts by organisation and answer point with one bincount per item (a crosstab per item
-    # made the app's results page for hundreds of organisations wait seconds)
+    # counts by organisation, item and answer point, into one long table
+    # (organisation, item) in organisation order, items in bank order within each
     g = len(orgs)
     code = orgs.get_indexer(org)
     in_org = code >= 0
     points = np.arange(1, SHARE_POINTS + 1)
-    parts = []
-    for iid in bank.item_ids:
-        if iid not in raw.columns:
-            continue
-        v = pd.to_numeric(raw[iid], errors="coerce").to_numpy(dtype=float)
+    items = [iid for iid in bank.item_ids if iid in raw.columns]
+    counts = np.zeros((g, len(items), SHARE_POINTS))
+    dk = np.zeros((g, len(items)))
+    texts, scales = [], []
+    # item by item: one respondents x items array at a time costs more in page faults here
+    for j, iid in enumerate(items):
+        v = raw[iid].to_numpy(dtype=float)
         ok = in_org & np.isin(v, points)
-        counts = np.bincount(code[ok] * SHARE_POINTS + v[ok].astype(np.int64) - 1,
-                             minlength=g * SHARE_POINTS).reshape(g, SHARE_POINTS)
-        dk = np.bincount(code[in_org], weights=s.dont_know[iid].to_numpy(dtype=float)[in_org], minlength=g)
-        n = counts.sum(axis=1) + dk
-        with np.errstate(invalid="ignore", divide="ignore"):
-            shares = counts / np.where(n == 0, np.nan, n)[:, None]
-            dk_share = dk / np.where(n == 0, np.nan, n)
+        counts[:, j] = np.bincount(code[ok] * SHARE_POINTS + v[ok].astype(np.int64) - 1,
+                                   minlength=g * SHARE_POINTS).reshape(g, SHARE_POINTS)
+        dk[:, j] = np.bincount(code[in_org], weights=s.dont_know[iid].to_numpy(dtype=float)[in_org], minlength=g)
         kind = meta[iid]["kind"]
-        text = meta[iid]["text"] if kind == "scale" else (
+        texts.append(meta[iid]["text"] if kind == "scale" else (
             f"{lab.get(meta[iid]['source'], meta[iid]['source'])} ({kind.split('_', 1)[1]})"
-            if kind.startswith("source_") else f"Conduit: {lab.get(iid, iid)}")
-        frame = pd.DataFrame({"label": text, "scale": feeds.get(iid), "n": pd.array(n.astype(np.int64), dtype="Int64"),
-                              **{f"share_{k}": shares[:, k - 1] for k in points},
-                              "share_dont_know": dk_share, "item": iid}, index=orgs)
-        parts.append(frame)
-    t = pd.concat(parts).set_index("item", append=True).rename_axis(["organisation", "item"])
-    t = t.sort_index(level=0, sort_remaining=False)
-    shown = mask.stack().reindex(t.index).fillna(False).to_numpy(dtype=bool)
-    values = ["n", *[c for c in t.columns if c.startswith("share_")]]
-    for c in values:
-        t[c] = t[c].mask(~shown)
+            if kind.startswith("source_") else f"Conduit: {lab.get(iid, iid)}"))
+        scales.append(feeds.get(iid))
+    n = (counts.sum(axis=2) + dk).reshape(-1)
+    shown = mask.reindex(index=orgs, columns=items).fillna(False).to_numpy(dtype=bool).reshape(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = counts.reshape(-1, SHARE_POINTS) / np.where(n == 0, np.nan, n)[:, None]
+        dk_share = dk.reshape(-1) / np.where(n == 0, np.nan, n)
+    index = pd.MultiIndex.from_arrays([np.repeat(orgs.to_numpy(), len(items)), np.tile(np.array(items, dtype=object), g)],
+                                      names=["organisation", "item"])
+    t = pd.DataFrame({"label": pd.array(np.tile(np.array(texts, dtype=object), g), dtype="str"),
+                      "scale": pd.Series(np.tile(np.array(scales, dtype=object), g), index=index, dtype=object),
+                      "n": pd.array(np.where(shown, n, 0).astype(np.int64), dtype="Int64"),
+                      **{f"share_{k}": np.where(shown, shares[:, k - 1], np.nan) for k in points},
+                      "share_dont_know": np.where(shown, dk_share, np.nan)}, index=index)
+    t["n"] = t["n"].mask(~shown)
     t["suppressed"] = ~shown
     t["reason"] = np.where(shown, "", _item_reason(scored.organisations.min_n))
     return t
@@ -527,26 +531,98 @@ def _peer_tables(scales: pd.DataFrame, types: pd.Series | None, min_n: int) -> d
 
 
 class _Run:
-    """The run-wide pieces every organisation's feedback is cut from (computed once)."""
+    """The run-wide pieces every organisation's feedback is cut from (computed once).
+
+    Every table is long over organisations, in :attr:`orgs` order, so the result files are
+    these tables as they stand and one organisation's feedback is its block of rows.
+    """
 
     def __init__(self, scored: Scored, organisations=None, networks=None, meta: RunMeta | None = None):
         self.scored = scored
         self.bank = _bank_of(scored)
         self.min_n = scored.organisations.min_n
         self.meta = meta or run_meta(scored)
-        self.scales = _scale_table(scored, self.bank)
-        self.roles = _role_table(scored, self.bank)
-        self.mask = item_mask(scored)
-        self.items = _item_table(scored, self.bank, self.mask)
         t = scored.organisations.table
         self.hidden = t["suppressed"].groupby(level=0).all()
+        self.orgs = self.hidden.index
         self.headcount = scored.scores.background["organisation"].value_counts()
         self.invited = t["invited"].groupby(level=0).first()
         self.types = _org_types(organisations)
+        self.scales = self._in_order(_scale_table(scored, self.bank))
+        self.roles = self._in_order(_role_table(scored, self.bank))
+        self.mask = item_mask(scored)
+        self.items = self._in_order(_item_table(scored, self.bank, self.mask))
+        self.gaps = self._in_order(self._gap_table())
         self.peers = _peer_tables(self.scales, self.types, self.min_n)
         icc = scored.organisations.public_reliability()
         self.icc = icc[["icc1", "icc2", "n_groups"]]
         self.networks = networks or {}
+        self.headline = self._headline_table()
+        self._blocks: dict[str, dict] = {}
+
+    def _in_order(self, table: pd.DataFrame) -> pd.DataFrame:
+        """``table`` with its organisations in :attr:`orgs` order (rows within one kept as they are)."""
+        pos = self.orgs.get_indexer(table.index.get_level_values(0))
+        if (np.diff(pos) >= 0).all():
+            return table
+        return table.iloc[np.argsort(pos, kind="stable")]
+
+    def _gap_table(self) -> pd.DataFrame:
+        """(organisation, source): label, gathered, used, gap, suppressed, reason."""
+        g = self.scored.gaps
+        lab = self.bank.labels()
+        out = pd.DataFrame({"label": [lab.get(x, x) for x in g.index.get_level_values(1)],
+                            "gathered": g["gathered"], "used": g["used"], "gap": g["gap"]},
+                           index=g.index.rename(["organisation", "source"]))
+        out["suppressed"] = out["gap"].isna()
+        hidden = self.hidden.reindex(g.index.get_level_values(0)).fillna(True).to_numpy(dtype=bool)
+        out["reason"] = np.where(out["suppressed"], np.where(hidden, _org_reason(self.min_n),
+                                                             _cell_reason(self.min_n)), "")
+        return out
+
+    def _headline_table(self) -> pd.DataFrame:
+        """One row per organisation: status, n, invited, response_rate, the headline, reason."""
+        orgs, hidden = self.orgs, self.hidden.to_numpy(dtype=bool)
+        lab = self.bank.labels()
+        mean = self.scales["mean"]
+        scale = mean.index.get_level_values(1)
+
+        def composite(key):
+            m = mean[scale == key]
+            return m.droplevel(1).reindex(orgs).astype(float).to_numpy()
+
+        pot, real = composite("potential"), composite("realised")
+        gap = self.gaps["gap"].dropna()
+        top = gap.groupby(level=0, sort=False).idxmax()
+        source = pd.Series([k[1] for k in top], index=top.index, dtype=object).reindex(orgs)
+        n = self.headcount.reindex(orgs)
+        inv = self.invited.reindex(orgs)
+        # object columns, as the feedback objects hold them: NaN for a missing number, None for text
+        obj = lambda values, keep, blank: [v if k else blank for v, k in zip(values, keep)]  # noqa: E731
+        has_inv = ~hidden & inv.notna().to_numpy()
+        head = pd.DataFrame({
+            "status": np.where(hidden, "suppressed", "shown").astype(object),
+            "n": obj([int(v) if v == v else np.nan for v in n.to_numpy(dtype=float)], ~hidden, np.nan),
+            "invited": obj([int(v) if v == v else np.nan for v in inv.to_numpy(dtype=float)], has_inv, np.nan),
+            "response_rate": obj(list(n.to_numpy(dtype=float) / inv.to_numpy(dtype=float)), has_inv, np.nan),
+            "potential": list(pot), "realised": list(real),
+            "ratio": list(np.where(np.isnan(pot) | np.isnan(real), np.nan, real / pot)),
+            "largest_gap_source": obj(source.to_list(), source.notna().to_numpy(), None),
+            "largest_gap_label": obj([lab.get(s, s) for s in source.to_list()], source.notna().to_numpy(), None),
+            "largest_gap": list(gap.groupby(level=0, sort=False).max().reindex(orgs).to_numpy(dtype=float)),
+        }, index=orgs, dtype=object)
+        head["reason"] = [_org_reason(self.min_n) if h else "" for h in hidden]
+        return head.rename_axis("organisation")
+
+    def _block(self, name: str, organisation: str) -> pd.DataFrame:
+        """One organisation's rows of the run-wide table ``name``, without the organisation level."""
+        table = getattr(self, name)
+        if name not in self._blocks:
+            pos = self.orgs.get_indexer(table.index.get_level_values(0))
+            bounds = np.searchsorted(pos, np.arange(len(self.orgs) + 1))
+            self._blocks[name] = dict(zip(self.orgs, zip(bounds[:-1], bounds[1:])))
+        lo, hi = self._blocks[name][organisation]
+        return table.iloc[lo:hi].droplevel(0)
 
     def feedback(self, organisation: str) -> OrganisationFeedback:
         if organisation not in self.hidden.index:
@@ -556,37 +632,61 @@ class _Run:
         org_type = None if self.types is None else self.types.get(organisation)
         if org_type is not None and pd.isna(org_type):
             org_type = None
-        scales = self.scales.xs(organisation, level=0)
-        roles = self.roles.xs(organisation, level=0)
-        items = self.items.xs(organisation, level=0)
-        g = self.scored.gaps.xs(organisation, level=0)
-        lab = self.bank.labels()
-        gaps = pd.DataFrame({"label": [lab.get(x, x) for x in g.index], "gathered": g["gathered"],
-                             "used": g["used"], "gap": g["gap"]}, index=g.index.rename("source"))
-        gaps["suppressed"] = gaps["gap"].isna()
-        gaps["reason"] = np.where(gaps["suppressed"], _org_reason(min_n) if hidden else _cell_reason(min_n), "")
-        n = invited = rate = None
-        if not hidden:
-            n = int(self.headcount[organisation])
-            inv = self.invited.get(organisation)
-            if inv is not None and not pd.isna(inv):
-                invited = int(inv)
-                rate = n / invited
-        mean = scales["mean"]
-        pot, real = (float(mean.get(k)) if k in mean.index and pd.notna(mean.get(k)) else np.nan
-                     for k in ("potential", "realised"))
-        shown_gaps = gaps["gap"].dropna()
-        top = shown_gaps.idxmax() if len(shown_gaps) else None
-        headline = pd.Series({
-            "potential": pot, "realised": real, "ratio": real / pot if pot == pot and real == real else np.nan,
-            "largest_gap_source": top, "largest_gap_label": lab.get(top, top) if top is not None else None,
-            "largest_gap": float(shown_gaps.max()) if len(shown_gaps) else np.nan}, name=organisation, dtype=object)
-        peers = self.peers.get(org_type, self.peers[None])
+        row = self.headline.loc[organisation]
+        headline = row[_HEADLINE].rename(organisation)
+        n, invited, rate = (None if pd.isna(row[k]) else kind(row[k])
+                            for k, kind in (("n", int), ("invited", int), ("response_rate", float)))
         return OrganisationFeedback(
-            organisation=organisation, org_type=org_type, status="suppressed" if hidden else "shown",
-            reason=_org_reason(min_n) if hidden else None, n=n, invited=invited, response_rate=rate,
-            scales=scales, roles=roles, gaps=gaps, items=items, headline=headline, peers=peers, icc=self.icc,
+            organisation=organisation, org_type=org_type, status=row["status"],
+            reason=_org_reason(min_n) if hidden else None, n=n, invited=invited,
+            response_rate=rate, scales=self._block("scales", organisation),
+            roles=self._block("roles", organisation), gaps=self._block("gaps", organisation),
+            items=self._block("items", organisation), headline=headline,
+            peers=self.peers.get(org_type, self.peers[None]), icc=self.icc,
             network=None if hidden else self.networks.get(organisation), meta=self.meta)
+
+    def peer_table(self) -> pd.DataFrame:
+        """(organisation, scale): each organisation's peer quartiles, as its feedback has them."""
+        types = (pd.Series(None, index=self.orgs, dtype=object) if self.types is None
+                 else self.types.reindex(self.orgs).astype(object))
+        key = [None if t is None or pd.isna(t) or t not in self.peers else t for t in types]
+        parts, order = [], []
+        for k in dict.fromkeys(key):
+            members = self.orgs[[x == k for x in key]]
+            table = self.peers[k]
+            if not len(table):
+                continue
+            rows = table.iloc[np.tile(np.arange(len(table)), len(members))]
+            parts.append(rows.set_axis(pd.MultiIndex.from_product([members, table.index],
+                                                                  names=["organisation", "scale"])))
+        if not parts:
+            return pd.DataFrame()
+        return self._in_order(pd.concat(parts))
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The long tables of :func:`results_tables`, straight from the run."""
+        return {"results": _with_invited(self.scales, self.headline["invited"], self.headline["response_rate"]),
+                "by_role": self.roles, "knowledge_gaps": self.gaps, "items": self.items,
+                "headline": self.headline, "peers": self.peer_table(), "icc": self.icc}
+
+
+#: The headline figures of an organisation (:attr:`OrganisationFeedback.headline`).
+_HEADLINE = ["potential", "realised", "ratio", "largest_gap_source", "largest_gap_label", "largest_gap"]
+
+
+def _with_invited(scales: pd.DataFrame, invited: pd.Series, rate: pd.Series) -> pd.DataFrame:
+    """The long scale table with invited and response rate beside each shown n."""
+    results = scales.copy()
+    org_level = results.index.get_level_values(0)
+    shown = ~results["suppressed"].to_numpy(dtype=bool)
+    # the invited count only beside a shown n: beside a blank one it says how small the group is
+    results.insert(results.columns.get_loc("rwg_j") + 1, "invited",
+                   pd.Series(invited, dtype="Float64").reindex(org_level).astype("Int64").to_numpy())
+    results.insert(results.columns.get_loc("invited") + 1, "response_rate",
+                   pd.Series(rate, dtype="Float64").reindex(org_level).to_numpy())
+    results["invited"] = results["invited"].mask(~shown)
+    results["response_rate"] = results["response_rate"].mask(~shown)
+    return results
 
 
 def _org_types(organisations) -> pd.Series | None:
@@ -639,13 +739,51 @@ def feedback_for(scored: Scored, organisation: str, *, organisations=None, netwo
 
 
 def publish_all(scored: Scored, *, organisations=None, networks=None,
-                meta: RunMeta | None = None) -> dict[str, OrganisationFeedback]:
+                meta: RunMeta | None = None) -> Publication:
     """:class:`OrganisationFeedback` for every organisation (shown and suppressed), by name.
 
-    Parameters are those of :func:`feedback_for`; the run-wide tables are computed once.
+    Parameters are those of :func:`feedback_for`; the run-wide tables are computed once and
+    each organisation's feedback is cut from them when first asked for.
+
+    Returns
+    -------
+    Publication
+        A read-only mapping organisation -> :class:`OrganisationFeedback`.
     """
-    run = _Run(scored, organisations, networks, meta)
-    return {org: run.feedback(org) for org in run.hidden.index}
+    return Publication(_Run(scored, organisations, networks, meta))
+
+
+class Publication(Mapping):
+    """Every organisation's :class:`OrganisationFeedback` of one run, by name (read-only mapping).
+
+    The feedback of an organisation is cut from the run's long tables when first looked up
+    (a consultant's run over a thousand organisations writes its files without building a
+    thousand objects); :func:`results_tables` reads those long tables directly.
+    """
+
+    def __init__(self, run: _Run):
+        self._run = run
+        self._cache: dict[str, OrganisationFeedback] = {}
+
+    def __getitem__(self, organisation: str) -> OrganisationFeedback:
+        if organisation not in self._run.orgs:
+            raise KeyError(organisation)
+        fb = self._cache.get(organisation)
+        if fb is None:
+            fb = self._cache[organisation] = self._run.feedback(organisation)
+        return fb
+
+    def __contains__(self, organisation) -> bool:
+        return organisation in self._run.orgs
+
+    def __iter__(self):
+        return iter(self._run.orgs)
+
+    def __len__(self) -> int:
+        return len(self._run.orgs)
+
+    def __repr__(self) -> str:
+        return f"Publication({len(self)} organisations)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -653,12 +791,16 @@ def publish_all(scored: Scored, *, organisations=None, networks=None,
 # --------------------------------------------------------------------------------------------
 
 
-def results_tables(feedback: dict[str, OrganisationFeedback]) -> dict[str, pd.DataFrame]:
+def results_tables(feedback: Mapping[str, OrganisationFeedback]) -> dict[str, pd.DataFrame]:
     """Long tables over organisations, from their feedback: what the result CSVs hold.
 
     Returns ``results`` (organisation x scale, with invited and response rate only on shown
     rows), ``by_role``, ``knowledge_gaps``, ``items``, ``headline``, ``peers`` and ``icc``.
+    For a whole :class:`Publication` they are its run's tables as they stand; any other
+    mapping (a selection of organisations) has its feedback's tables stacked, to the same rows.
     """
+    if isinstance(feedback, Publication):
+        return feedback._run.tables()
     fbs = list(feedback.values())
     if not fbs:
         raise AcapInputError("no organisations to publish", "feedback")
@@ -666,24 +808,17 @@ def results_tables(feedback: dict[str, OrganisationFeedback]) -> dict[str, pd.Da
     def cat(attr):
         return pd.concat({f.organisation: getattr(f, attr) for f in fbs}, names=["organisation"])
 
-    results = cat("scales")
-    invited = pd.Series({f.organisation: f.invited for f in fbs}, dtype="Float64")
-    rate = pd.Series({f.organisation: f.response_rate for f in fbs}, dtype="Float64")
-    org_level = results.index.get_level_values(0)
-    shown = ~results["suppressed"].to_numpy(dtype=bool)
-    # the invited count only beside a shown n: beside a blank one it says how small the group is
-    results.insert(results.columns.get_loc("rwg_j") + 1, "invited",
-                   invited.reindex(org_level).astype("Int64").to_numpy())
-    results.insert(results.columns.get_loc("invited") + 1, "response_rate", rate.reindex(org_level).to_numpy())
-    results["invited"] = results["invited"].mask(~shown)
-    results["response_rate"] = results["response_rate"].mask(~shown)
+    results = _with_invited(cat("scales"), pd.Series({f.organisation: f.invited for f in fbs}, dtype="Float64"),
+                            pd.Series({f.organisation: f.response_rate for f in fbs}, dtype="Float64"))
     peers = cat("peers") if any(len(f.peers) for f in fbs) else pd.DataFrame()
     return {"results": results, "by_role": cat("roles"), "knowledge_gaps": cat("gaps"), "items": cat("items"),
             "headline": headline_table(feedback), "peers": peers, "icc": fbs[0].icc}
 
 
-def headline_table(feedback: dict[str, OrganisationFeedback]) -> pd.DataFrame:
+def headline_table(feedback: Mapping[str, OrganisationFeedback]) -> pd.DataFrame:
     """One row per organisation: status, n, invited, response rate, the headline and the reason."""
+    if isinstance(feedback, Publication):
+        return feedback._run.headline
     fbs = list(feedback.values())
     head = pd.DataFrame({f.organisation: pd.concat([pd.Series({
         "status": f.status, "n": f.n, "invited": f.invited, "response_rate": f.response_rate}), f.headline])
