@@ -47,6 +47,7 @@ __all__ = [
     "rwg",
     "rwg_j",
     "suppress",
+    "suppression_flags",
     "uniform_null_variance",
 ]
 
@@ -527,14 +528,34 @@ def _factorize_keys(keys: list, names: list[str]):
     return group_codes, uniques
 
 
-def _apply_suppression(table, counts, min_n, n, values, already, old_reason, group_codes, total_hidden):
-    """The suppression rule on arrays: primary (n < min_n), then complementary per breakdown.
+def suppression_flags(counts: np.ndarray, min_n: int, already: np.ndarray | None = None,
+                      group_codes: np.ndarray | None = None, total_hidden: np.ndarray | None = None,
+                      old_reason: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The rule of :func:`suppress` on arrays: which cells are suppressed, and why.
 
-    ``group_codes`` (int per row, or None) numbers the breakdowns; ``total_hidden`` (bool per
-    breakdown, or None) says whose total is already suppressed.
+    Parameters
+    ----------
+    counts : numpy.ndarray of float
+        n per cell (NaN where unknown).
+    min_n : int
+    already : numpy.ndarray of bool, optional
+        Cells suppressed beforehand (by an earlier pass or another rule).
+    group_codes : numpy.ndarray of int, optional
+        Breakdown of each cell (0, 1, ...); omit for no complementary suppression.
+    total_hidden : numpy.ndarray of bool, optional
+        Per breakdown code: True where its total is itself suppressed.
+    old_reason : numpy.ndarray of object, optional
+        Reasons of the cells in ``already``, kept.
+
+    Returns
+    -------
+    (numpy.ndarray of bool, numpy.ndarray of object)
+        Suppressed flag and reason ("" when shown) per cell.
     """
+    counts = np.asarray(counts, dtype=float)
+    already = np.zeros(len(counts), dtype=bool) if already is None else np.asarray(already, dtype=bool)
     flag = already | (counts < min_n) | np.isnan(counts)
-    reason = np.where(flag, f"n < {min_n}", "").astype(object)
+    reason = np.array(["", f"n < {min_n}"], dtype=object)[flag.astype(np.int8)]
     if old_reason is not None:
         reason = np.where(already & (old_reason != ""), old_reason, reason)
     if group_codes is not None and len(group_codes):
@@ -564,6 +585,12 @@ def _apply_suppression(table, counts, min_n, n, values, already, old_reason, gro
         flag = flag.copy()
         flag[extra] = True
         reason[extra] = "complementary: protects small cells from subtraction"
+    return flag, reason
+
+
+def _apply_suppression(table, counts, min_n, n, values, already, old_reason, group_codes, total_hidden):
+    """:func:`suppression_flags` applied to ``table``: values blanked, flag and reason columns added."""
+    flag, reason = suppression_flags(counts, min_n, already, group_codes, total_hidden, old_reason)
     out = table.copy()
     if n not in values:
         values.append(n)

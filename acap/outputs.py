@@ -52,10 +52,14 @@ def _column_text(s: pd.Series) -> list[str] | None:
     if pd.api.types.is_bool_dtype(dt) and not isinstance(dt, pd.BooleanDtype):
         return np.array(["False", "True"], dtype=object)[s.to_numpy().astype(np.int8)].tolist()
     if pd.api.types.is_float_dtype(dt) and not isinstance(dt, pd.api.extensions.ExtensionDtype):
-        return ["%.6g" % v if v == v else "" for v in s.to_numpy().tolist()]
-    if pd.api.types.is_integer_dtype(dt):
-        na = s.isna().to_numpy()
-        return ["" if missing else str(v) for v, missing in zip(s.to_numpy(dtype="int64", na_value=0).tolist(), na)]
+        # formatted once per distinct value (shares repeat a lot); keyed by bit pattern, so
+        # -0.0 keeps its sign as pandas writes it
+        codes, uniques = pd.factorize(s.to_numpy(dtype=np.float64).view(np.int64))
+        values = np.asarray(uniques).view(np.float64).tolist()
+        return np.array(["%.6g" % v if v == v else "" for v in values], dtype=object)[codes].tolist()
+    if pd.api.types.is_integer_dtype(dt):  # counts: few distinct values, each formatted once
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        return np.array([str(int(u)) for u in uniques] + [""], dtype=object)[codes].tolist()
     if pd.api.types.is_string_dtype(dt) or dt == object:
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
         if not all(isinstance(u, str) for u in uniques):

@@ -254,6 +254,18 @@ class OrganisationFeedback:
 # --------------------------------------------------------------------------------------------
 
 
+def _texts(flag, text: str, flag2=None, text2: str | None = None) -> np.ndarray:
+    """``text`` where ``flag``, ``text2`` where ``flag`` and ``flag2`` too, else "" (object array).
+
+    An object array shares one string per value; numpy's fixed-width strings of a long
+    reason on every row of a large run would take hundreds of megabytes to fill.
+    """
+    code = np.asarray(flag, dtype=bool).astype(np.int8)
+    if flag2 is not None:
+        code = code + (code.astype(bool) & np.asarray(flag2, dtype=bool))
+    return np.array(["", text, text2], dtype=object)[code]
+
+
 def _org_reason(min_n: int) -> str:
     return f"fewer than {min_n} respondents"
 
@@ -322,17 +334,44 @@ def _item_scale(bank: Bank) -> dict[str, str | None]:
     return out
 
 
-def _raw_answers(scores: ScoreResult, bank: Bank) -> pd.DataFrame:
-    """Answers as given on 1..points (reverse keying undone), NaN for skipped and don't know."""
-    x = scores.items.copy()
-    for iid in bank.reverse_items:
-        if iid in x.columns:
-            pts = bank.response_scales[bank.items[iid]["response_scale"]].points
-            x[iid] = pts + 1 - x[iid]
-    return x
+@dataclass(frozen=True)
+class _ItemCounts:
+    """Answers per organisation and item: the counts item masks and distributions are made of."""
+
+    orgs: pd.Index  # organisations, sorted
+    items: list  # the score table's item columns
+    answered: np.ndarray  # (orgs, items): answered on the scale (not skipped, not don't know)
+    points: np.ndarray  # (orgs, items, SHARE_POINTS): answers as given (before reverse keying)
+    dont_know: np.ndarray  # (orgs, items)
 
 
-def item_mask(scored: Scored) -> pd.DataFrame:
+def _item_counts(scored: Scored) -> _ItemCounts:
+    bank = _bank_of(scored)
+    s = scored.scores
+    code, names = pd.factorize(s.background["organisation"].to_numpy(), sort=True)
+    keep = code >= 0
+    g, cols = len(names), list(s.items.columns)
+    answered = np.zeros((g, len(cols)), dtype=np.int64)
+    points = np.zeros((g, len(cols), SHARE_POINTS))
+    dk = np.zeros((g, len(cols)))
+    reverse = set(bank.reverse_items)
+    # item by item (one respondents x items array at a time costs more in page faults)
+    for j, iid in enumerate(cols):
+        v = s.items[iid].to_numpy(dtype=float)
+        seen = keep & ~np.isnan(v)
+        answered[:, j] = np.bincount(code[seen], minlength=g)
+        rows = np.flatnonzero(seen)
+        w = v[rows]
+        if iid in reverse and iid in bank.items:
+            w = bank.response_scales[bank.items[iid]["response_scale"]].points + 1 - w
+        on = (w >= 1) & (w <= SHARE_POINTS) & (w == np.floor(w))
+        points[:, j] = np.bincount(code[rows[on]] * SHARE_POINTS + w[on].astype(np.int64) - 1,
+                                   minlength=g * SHARE_POINTS).reshape(g, SHARE_POINTS)
+        dk[:, j] = np.bincount(code[keep & s.dont_know[iid].to_numpy(dtype=bool)], minlength=g)
+    return _ItemCounts(pd.Index(names), cols, answered, points, dk)
+
+
+def item_mask(scored: Scored, counts: _ItemCounts | None = None) -> pd.DataFrame:
     """Organisation x item: True where the organisation's answer distribution of the item is shown.
 
     Shown when the organisation is shown, the scale the item feeds is shown for it (conduits
@@ -340,58 +379,49 @@ def item_mask(scored: Scored) -> pd.DataFrame:
     skipped not counted). :func:`shown_scores` blanks exactly the answers this hides.
     """
     bank = _bank_of(scored)
-    min_n = scored.organisations.min_n
-    s = scored.scores
-    org = s.background["organisation"]
-    answered = s.items.notna().groupby(org.to_numpy()).sum()
-    shown = answered >= min_n
+    counts = counts if counts is not None else _item_counts(scored)
+    orgs = counts.orgs
+    shown = counts.answered >= scored.organisations.min_n
     table = scored.organisations.table
-    cell_shown = ~table["suppressed"].unstack("scale").astype(bool)
+    cell_shown = (~table["suppressed"].unstack("scale").astype(bool)).reindex(orgs).fillna(False)
+    cell = cell_shown.to_numpy(dtype=bool)
+    col = {sc: i for i, sc in enumerate(cell_shown.columns)}
     feeds = _item_scale(bank)
-    org_shown = ~table["suppressed"].groupby(level=0).all()
-    for iid in shown.columns:
+    for j, iid in enumerate(counts.items):
         sc = feeds.get(iid)
-        if sc is not None and sc in cell_shown.columns:
-            shown[iid] &= cell_shown[sc].reindex(shown.index).fillna(False).to_numpy(dtype=bool)
-    shown = shown & org_shown.reindex(shown.index).fillna(False).to_numpy(dtype=bool)[:, None]
-    return shown.rename_axis(index="organisation", columns="item")
+        if sc is not None and sc in col:
+            shown[:, j] &= cell[:, col[sc]]
+    org_shown = ~table["suppressed"].groupby(level=0).all()
+    shown &= org_shown.reindex(orgs).fillna(False).to_numpy(dtype=bool)[:, None]
+    return pd.DataFrame(shown, index=orgs.rename("organisation"), columns=pd.Index(counts.items, name="item"))
 
 
-def _item_table(scored: Scored, bank: Bank, mask: pd.DataFrame) -> pd.DataFrame:
+def _item_table(scored: Scored, bank: Bank, mask: pd.DataFrame, counts: _ItemCounts | None = None) -> pd.DataFrame:
     """(organisation, item): label, scale, n, share_1..7, share_dont_know, suppressed, reason."""
-    s = scored.scores
-    org = s.background["organisation"].to_numpy()
-    raw = _raw_answers(s, bank)
+    counts = counts if counts is not None else _item_counts(scored)
     feeds = _item_scale(bank)
     meta = bank.items
     lab = bank.labels()
-    orgs = mask.index
-    # counts by organisation, item and answer point, into one long table
-    # (organisation, item) in organisation order, items in bank order within each
+    orgs = counts.orgs
     g = len(orgs)
-    code = orgs.get_indexer(org)
-    in_org = code >= 0
-    points = np.arange(1, SHARE_POINTS + 1)
-    items = [iid for iid in bank.item_ids if iid in raw.columns]
-    counts = np.zeros((g, len(items), SHARE_POINTS))
-    dk = np.zeros((g, len(items)))
+    # one long table (organisation, item) in organisation order, items in bank order within each
+    pos = {iid: j for j, iid in enumerate(counts.items)}
+    items = [iid for iid in bank.item_ids if iid in pos]
+    take = [pos[iid] for iid in items]
     texts, scales = [], []
-    # item by item: one respondents x items array at a time costs more in page faults here
-    for j, iid in enumerate(items):
-        v = raw[iid].to_numpy(dtype=float)
-        ok = in_org & np.isin(v, points)
-        counts[:, j] = np.bincount(code[ok] * SHARE_POINTS + v[ok].astype(np.int64) - 1,
-                                   minlength=g * SHARE_POINTS).reshape(g, SHARE_POINTS)
-        dk[:, j] = np.bincount(code[in_org], weights=s.dont_know[iid].to_numpy(dtype=float)[in_org], minlength=g)
+    for iid in items:
         kind = meta[iid]["kind"]
         texts.append(meta[iid]["text"] if kind == "scale" else (
             f"{lab.get(meta[iid]['source'], meta[iid]['source'])} ({kind.split('_', 1)[1]})"
             if kind.startswith("source_") else f"Conduit: {lab.get(iid, iid)}"))
         scales.append(feeds.get(iid))
-    n = (counts.sum(axis=2) + dk).reshape(-1)
+    pts = counts.points[:, take]
+    dk = counts.dont_know[:, take]
+    n = (pts.sum(axis=2) + dk).reshape(-1)
     shown = mask.reindex(index=orgs, columns=items).fillna(False).to_numpy(dtype=bool).reshape(-1)
+    points = np.arange(1, SHARE_POINTS + 1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        shares = counts.reshape(-1, SHARE_POINTS) / np.where(n == 0, np.nan, n)[:, None]
+        shares = pts.reshape(-1, SHARE_POINTS) / np.where(n == 0, np.nan, n)[:, None]
         dk_share = dk.reshape(-1) / np.where(n == 0, np.nan, n)
     index = pd.MultiIndex.from_arrays([np.repeat(orgs.to_numpy(), len(items)), np.tile(np.array(items, dtype=object), g)],
                                       names=["organisation", "item"])
@@ -402,7 +432,7 @@ def _item_table(scored: Scored, bank: Bank, mask: pd.DataFrame) -> pd.DataFrame:
                       "share_dont_know": np.where(shown, dk_share, np.nan)}, index=index)
     t["n"] = t["n"].mask(~shown)
     t["suppressed"] = ~shown
-    t["reason"] = np.where(shown, "", _item_reason(scored.organisations.min_n))
+    t["reason"] = _texts(~shown, _item_reason(scored.organisations.min_n))
     return t
 
 
@@ -430,7 +460,7 @@ def role_flags(scored: Scored) -> pd.Series:
     pandas.Series of bool
         Indexed by (organisation, role_group, scale): True where suppressed.
     """
-    from acap.aggregate import suppress
+    from acap.aggregate import suppression_flags
 
     bank = _bank_of(scored)
     org = scored.organisations
@@ -439,26 +469,50 @@ def role_flags(scored: Scored) -> pd.Series:
     s = scored.scores
     bg = s.background
     role = bg["role_group"].astype(object).where(bg["role_group"].notna(), ROLE_NOT_STATED)
-    groups = _role_groups(scored, bank)
+    groups = pd.Index(_role_groups(scored, bank))
     orgs = t.index.get_level_values(0).unique()
-    scales = list(t.index.get_level_values("scale").unique())
-    values = pd.concat([s.scales, s.composites[["potential", "realised"]], s.gathered.add_prefix("gathered:"),
-                        s.used.add_prefix("used:")], axis=1)
-    keys = [bg["organisation"].rename("organisation"), role.rename("role_group")]
-    pairs = pd.MultiIndex.from_product([orgs, groups], names=["organisation", "role_group"])
-    counts = values[scales].notna().groupby(keys).sum().reindex(pairs, fill_value=0)
-    head = bg.groupby(keys).size().reindex(pairs, fill_value=0)
-    org_hidden = t["suppressed"].groupby(level=0).all()
-    heads = suppress(pd.DataFrame({"n": head.astype(int)}), min_n, within=["organisation"],
-                     total_suppressed=org_hidden)["suppressed"]
+    scales = pd.Index(t.index.get_level_values("scale").unique())
+    n_org, n_group, n_scale = len(orgs), len(groups), len(scales)
+    # every cell of the grid (organisation, role group, scale) by position, C order
+    oc, rc = orgs.get_indexer(bg["organisation"]), groups.get_indexer(role)
+    known = (oc >= 0) & (rc >= 0)
+    pair = oc * n_group + rc
+    head = np.bincount(pair[known], minlength=n_org * n_group)
+    counts = np.empty((n_org * n_group, n_scale))
+    for k, sc in enumerate(scales):
+        counts[:, k] = np.bincount(pair[known & _scale_column(s, sc).notna().to_numpy()], minlength=n_org * n_group)
+    org_hidden = t["suppressed"].groupby(level=0).all().reindex(orgs).to_numpy(dtype=bool)
+    # headcounts: a breakdown of each organisation's n
+    heads, _ = suppression_flags(head.astype(float), min_n, group_codes=np.repeat(np.arange(n_org), n_group),
+                                 total_hidden=org_hidden)
+    # the cells of by_role as they are (absent ones suppressed), then the headcount rule
+    br = org.by_role
+    idx = br.index
+    where = [orgs.get_indexer(idx.levels[0])[idx.codes[0]], groups.get_indexer(idx.levels[1])[idx.codes[1]],
+             scales.get_indexer(idx.levels[2])[idx.codes[2]]]
+    on_grid = (where[0] >= 0) & (where[1] >= 0) & (where[2] >= 0)
+    flags = np.ones(n_org * n_group * n_scale, dtype=bool)
+    flags[((where[0] * n_group + where[1]) * n_scale + where[2])[on_grid]] = (
+        br["suppressed"].astype("boolean").fillna(True).to_numpy(dtype=bool)[on_grid])
+    flags |= np.repeat(heads, n_scale)
+    # and the per-scale complementary rule again, within organisation x scale
+    cell_org = np.repeat(np.arange(n_org), n_group * n_scale)
+    cell_scale = np.tile(np.arange(n_scale), n_org * n_group)
+    total = t["suppressed"].reindex(pd.MultiIndex.from_product([orgs, scales])).fillna(True).to_numpy(dtype=bool)
+    flags, _ = suppression_flags(counts.reshape(-1), min_n, already=flags, group_codes=cell_org * n_scale + cell_scale,
+                                 total_hidden=total)
     grid = pd.MultiIndex.from_product([orgs, groups, scales], names=["organisation", "role_group", "scale"])
-    br = org.by_role.rename_axis(["organisation", "role_group", "scale"])["suppressed"]
-    flags = br.reindex(grid).astype("boolean").fillna(True).astype(bool)
-    flags |= heads.reindex(grid.droplevel("scale")).to_numpy(dtype=bool)
-    table = pd.DataFrame({"n": counts.stack().reindex(grid).astype(int).to_numpy(), "suppressed": flags.to_numpy()},
-                         index=grid)
-    total = t["suppressed"].rename_axis(["organisation", "scale"])
-    return suppress(table, min_n, within=["organisation", "scale"], total_suppressed=total)["suppressed"]
+    return pd.Series(flags, index=grid, name="suppressed")
+
+
+def _scale_column(s: ScoreResult, scale: str) -> pd.Series:
+    """Respondents' scores on one scale of the organisation table (scales, composites, sources)."""
+    if ":" in scale:
+        side, src = scale.split(":", 1)
+        return getattr(s, side)[src]
+    if scale in s.scales.columns:
+        return s.scales[scale]
+    return s.composites[scale]
 
 
 def _role_table(scored: Scored, bank: Bank, flags: pd.Series | None = None) -> pd.DataFrame:
@@ -471,9 +525,10 @@ def _role_table(scored: Scored, bank: Bank, flags: pd.Series | None = None) -> p
     for c in ("n", "mean", "sd"):
         if c in out.columns:
             out[c] = out[c].mask(out["suppressed"])
-    out["reason"] = np.where(out["suppressed"], _role_reason(org.min_n), "")
+    out["reason"] = _texts(out["suppressed"], _role_reason(org.min_n))
     labels = _scale_labels(bank, flags.index.get_level_values("scale").unique())["label"]
-    out.insert(0, "label", labels.reindex(out.index.get_level_values("scale")).to_numpy())
+    level = out.index.names.index("scale")
+    out.insert(0, "label", labels.reindex(out.index.levels[level]).to_numpy(dtype=object)[out.index.codes[level]])
     return out[["label", "n", "mean", "sd", "suppressed", "reason"]]
 
 
@@ -504,7 +559,7 @@ def _scale_table(scored: Scored, bank: Bank) -> pd.DataFrame:
     out["rwg_j"] = t["rwg_j"]
     out["suppressed"] = t["suppressed"].astype(bool)
     hidden_org = out["suppressed"].groupby(level=0).transform("all")
-    out["reason"] = np.where(~out["suppressed"], "", np.where(hidden_org, _org_reason(min_n), _cell_reason(min_n)))
+    out["reason"] = _texts(out["suppressed"], _cell_reason(min_n), hidden_org, _org_reason(min_n))
     return out.rename_axis(["organisation", "scale"])
 
 
@@ -550,8 +605,9 @@ class _Run:
         self.types = _org_types(organisations)
         self.scales = self._in_order(_scale_table(scored, self.bank))
         self.roles = self._in_order(_role_table(scored, self.bank))
-        self.mask = item_mask(scored)
-        self.items = self._in_order(_item_table(scored, self.bank, self.mask))
+        counts = _item_counts(scored)
+        self.mask = item_mask(scored, counts)
+        self.items = self._in_order(_item_table(scored, self.bank, self.mask, counts))
         self.gaps = self._in_order(self._gap_table())
         self.peers = _peer_tables(self.scales, self.types, self.min_n)
         icc = scored.organisations.public_reliability()
@@ -576,8 +632,7 @@ class _Run:
                            index=g.index.rename(["organisation", "source"]))
         out["suppressed"] = out["gap"].isna()
         hidden = self.hidden.reindex(g.index.get_level_values(0)).fillna(True).to_numpy(dtype=bool)
-        out["reason"] = np.where(out["suppressed"], np.where(hidden, _org_reason(self.min_n),
-                                                             _cell_reason(self.min_n)), "")
+        out["reason"] = _texts(out["suppressed"], _cell_reason(self.min_n), hidden, _org_reason(self.min_n))
         return out
 
     def _headline_table(self) -> pd.DataFrame:
