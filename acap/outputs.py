@@ -20,17 +20,21 @@ import pandas as pd
 Writer = Callable[[Path], None]
 
 
-def csv_writer(frame: pd.DataFrame, index: bool = True, float_format: str = "%.6g") -> Writer:
+def csv_writer(frame: pd.DataFrame, index: bool = True, float_format: str = "%.6g",
+               constants: Mapping[str, object] | None = None) -> Writer:
     """A writer that saves ``frame`` as CSV, UTF-8 with a byte-order mark so Excel reads accents.
 
-    The text is what ``frame.to_csv(float_format="%.6g")`` writes; tables of the usual column
-    types are formatted by :func:`csv_text`, several times faster than pandas' writer.
+    The text is what ``frame.assign(**constants).to_csv(float_format="%.6g")`` writes; tables
+    of the usual column types are formatted by :func:`csv_text`, several times faster than
+    pandas' writer. ``constants`` are columns with one value on every row (a run's bank
+    version and minimum n), appended to each line as they are rather than stored per row.
     """
 
     def write(path: Path) -> None:
-        text = csv_text(frame, index=index) if float_format == "%.6g" else None
+        text = csv_text(frame, index=index, constants=constants) if float_format == "%.6g" else None
         if text is None:
-            frame.to_csv(path, index=index, float_format=float_format, encoding="utf-8-sig")
+            full = frame.assign(**constants) if constants else frame
+            full.to_csv(path, index=index, float_format=float_format, encoding="utf-8-sig")
         else:
             path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
 
@@ -69,14 +73,17 @@ def _column_text(s: pd.Series) -> list[str] | None:
     return None
 
 
-def csv_text(frame: pd.DataFrame, index: bool = True) -> str | None:
-    """The CSV text pandas writes for ``frame`` with ``float_format="%.6g"`` (None if a dtype is unusual).
+def csv_text(frame: pd.DataFrame, index: bool = True, constants: Mapping[str, object] | None = None) -> str | None:
+    """The CSV text pandas writes for ``frame.assign(**constants)`` with ``float_format="%.6g"``.
 
     Columns of floats, integers (nullable too), booleans and text are formatted as lists and
     joined row by row, several times faster than pandas' writer on result tables of a hundred
     thousand rows; a frame with any other column type returns None (the caller falls back to
     pandas).
     """
+    constants = dict(constants or {})
+    if any(c in frame.columns for c in constants):
+        frame, constants = frame.assign(**constants), {}
     parts, header = [], []
     if index:
         idx = frame.index
@@ -96,10 +103,14 @@ def csv_text(frame: pd.DataFrame, index: bool = True) -> str | None:
         if f is None:
             return None
         fields.append(f)
-    head = ",".join(_quote(header)) + "\n"
+    tail = [_column_text(pd.Series([v])) for v in constants.values()]
+    if any(f is None for f in tail):
+        return None
+    suffix = "".join("," + f[0] for f in tail)
+    head = ",".join(_quote(header + [str(c) for c in constants])) + "\n"
     if len(frame) == 0:
         return head
-    return head + "\n".join(map(",".join, zip(*fields))) + "\n"
+    return head + (suffix + "\n").join(map(",".join, zip(*fields))) + suffix + "\n"
 
 
 def text_writer(text: str) -> Writer:

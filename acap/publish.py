@@ -899,15 +899,15 @@ def publication_files(scored: Scored, *, respondents: bool = False, organisation
     m = next(iter(fb.values())).meta
     stamp = {"bank_version": m.bank_version, "min_n": m.min_n, "min_n_override": m.min_n_override}
     files = {
-        "organisations/results.csv": csv_writer(tabs["results"].assign(**stamp)),
-        "organisations/by_role.csv": csv_writer(tabs["by_role"].assign(**stamp)),
-        "organisations/knowledge_gaps.csv": csv_writer(tabs["knowledge_gaps"].assign(**stamp)),
-        "organisations/items.csv": csv_writer(tabs["items"].assign(**stamp)),
-        "organisations/headline.csv": csv_writer(tabs["headline"].assign(**stamp)),
-        "organisations/peers.csv": csv_writer(tabs["peers"].assign(**stamp) if len(tabs["peers"]) else
-                                              pd.DataFrame(columns=["scale", "group", "n_peers", "q1", "median",
-                                                                    "q3"]), index=bool(len(tabs["peers"]))),
-        "aggregation/icc.csv": csv_writer(tabs["icc"].assign(**stamp)),
+        "organisations/results.csv": csv_writer(tabs["results"], constants=stamp),
+        "organisations/by_role.csv": csv_writer(tabs["by_role"], constants=stamp),
+        "organisations/knowledge_gaps.csv": csv_writer(tabs["knowledge_gaps"], constants=stamp),
+        "organisations/items.csv": csv_writer(tabs["items"], constants=stamp),
+        "organisations/headline.csv": csv_writer(tabs["headline"], constants=stamp),
+        "organisations/peers.csv": (csv_writer(tabs["peers"], constants=stamp) if len(tabs["peers"]) else
+                                    csv_writer(pd.DataFrame(columns=["scale", "group", "n_peers", "q1", "median",
+                                                                     "q3"]), index=False)),
+        "aggregation/icc.csv": csv_writer(tabs["icc"], constants=stamp),
         "run.json": text_writer(json.dumps(m.to_dict(), indent=1) + "\n"),
     }
     # Listed either way, so a run without them also clears those of an earlier run.

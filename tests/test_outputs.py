@@ -146,3 +146,15 @@ def test_csv_text_is_what_pandas_writes():
     assert csv_text(frame) == frame.to_csv(float_format="%.6g")
     assert csv_text(frame, index=False) == frame.to_csv(float_format="%.6g", index=False)
     assert csv_text(frame.assign(when=pd.Timestamp("2026-01-01"))) is None  # other dtypes: pandas writes them
+
+
+def test_csv_constants_are_columns_on_every_row():
+    import pandas as pd
+
+    from acap.outputs import csv_text
+
+    frame = pd.DataFrame({"mean": [4.25, float("nan")], "n": [5, 7]}, index=pd.Index(["A, B", "C"], name="org"))
+    stamp = {"bank_version": "1.0", "min_n": 5, "min_n_override": False, "level": 0.95}
+    assert csv_text(frame, constants=stamp) == frame.assign(**stamp).to_csv(float_format="%.6g")
+    assert csv_text(frame.iloc[:0], constants=stamp) == frame.iloc[:0].assign(**stamp).to_csv(float_format="%.6g")
+    assert csv_text(frame, constants={"n": 1}) == frame.assign(n=1).to_csv(float_format="%.6g")  # replaces a column
