@@ -7,6 +7,9 @@ $(BIN)/acap: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test,bench]'
+	# bytecode up front, as a regular install has it (an editable one is otherwise compiled on
+	# every start where PYTHONDONTWRITEBYTECODE is set)
+	$(BIN)/python -m compileall -q acap app
 	touch $(BIN)/acap
 
 .PHONY: setup demo test bench fixtures

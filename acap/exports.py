@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from acap.errors import AcapInputError
-from acap.items import Bank
+from acap.items import Bank, load_yaml
 from acap.readers import Table, normalise
 
 #: Columns a responses table may carry besides background questions and items.
@@ -247,7 +247,7 @@ def read_mapping(path: str | os.PathLike, bank: Bank) -> Mapping:
 
     p = Path(path)
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(p.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise AcapInputError("no such file", where=str(p)) from None
     except yaml.YAMLError as exc:

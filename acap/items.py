@@ -351,6 +351,11 @@ def _has(node, key) -> bool:
     return isinstance(key, int) and 0 <= key < len(node)
 
 
+def load_yaml(text: str):
+    """Parse YAML safely, with libyaml's parser where PyYAML has it (ten times faster)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def load_bank(path: str | os.PathLike | None = None) -> Bank:
     """Load and validate an item bank.
 
@@ -378,7 +383,7 @@ def load_bank(path: str | os.PathLike | None = None) -> Bank:
     """
     p = Path(path) if path is not None else default_bank_path()
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = load_yaml(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise AcapInputError("no such file", where=str(p)) from None
     except UnicodeDecodeError:

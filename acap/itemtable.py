@@ -136,9 +136,9 @@ def _read_source(source) -> tuple[object, str]:
     try:
         if path.suffix.lower() == ".json":
             return json.loads(text), where
-        import yaml
+        from acap.items import load_yaml
 
-        return yaml.safe_load(text), where
+        return load_yaml(text), where
     except Exception as exc:  # noqa: BLE001 - any parse error is one line for the user
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise AcapInputError(f"not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {first}",

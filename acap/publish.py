@@ -896,7 +896,7 @@ def publication_files(scored: Scored, *, respondents: bool = False, organisation
     fb = feedback if feedback is not None else publish_all(scored, organisations=organisations,
                                                            networks=networks, meta=meta)
     tabs = results_tables(fb)
-    m = next(iter(fb.values())).meta
+    m = fb._run.meta if isinstance(fb, Publication) else next(iter(fb.values())).meta
     stamp = {"bank_version": m.bank_version, "min_n": m.min_n, "min_n_override": m.min_n_override}
     files = {
         "organisations/results.csv": csv_writer(tabs["results"], constants=stamp),
