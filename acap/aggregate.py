@@ -756,13 +756,22 @@ def _segment_stats(arr_t: np.ndarray, starts: np.ndarray, centre: float):
     shifted one-pass formula loses nothing measurable (error of order 1e-15), and
     ``np.add.reduceat`` along contiguous rows is far faster than a groupby per column.
     """
-    valid = ~np.isnan(arr_t)
-    shifted = arr_t - centre
-    shifted[~valid] = 0.0
-    count = np.add.reduceat(valid.astype(np.float64), starts, axis=1)
-    total = np.add.reduceat(shifted, starts, axis=1)
-    np.multiply(shifted, shifted, out=shifted)
-    squares = np.add.reduceat(shifted, starts, axis=1)
+    n_var = arr_t.shape[0]
+    count = np.empty((n_var, len(starts)))
+    total = np.empty((n_var, len(starts)))
+    squares = np.empty((n_var, len(starts)))
+    # a few variables at a time: the temporaries stay small and are reused, where a whole
+    # respondents x variables temporary costs more in fresh memory than in arithmetic
+    step = max(1, (1 << 20) // max(arr_t.shape[1], 1))
+    for lo in range(0, n_var, step):
+        block = arr_t[lo:lo + step]
+        valid = ~np.isnan(block)
+        shifted = block - centre
+        np.copyto(shifted, 0.0, where=~valid)
+        count[lo:lo + step] = np.add.reduceat(valid, starts, axis=1, dtype=np.float64)
+        total[lo:lo + step] = np.add.reduceat(shifted, starts, axis=1)
+        np.multiply(shifted, shifted, out=shifted)
+        squares[lo:lo + step] = np.add.reduceat(shifted, starts, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_shifted = total / count
         ss = np.maximum(squares - total * mean_shifted, 0.0)
