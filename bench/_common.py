@@ -214,3 +214,12 @@ def r_json(out: str | None) -> dict | None:
         _not_understood(out, "not a JSON object")
         return None
     return value
+
+
+def compile_bytecode() -> None:
+    """Bring acap's bytecode up to date, as an installed package has it.
+
+    ``make setup`` compiles it; after edits to a checkout (where PYTHONDONTWRITEBYTECODE may be
+    set) every start would otherwise compile the edited modules again, which no user pays.
+    """
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "acap"), str(ROOT / "app")], check=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import load_line, measure  # noqa: E402
+from _common import compile_bytecode, load_line, measure  # noqa: E402
 
 from acap.aggregate import organisation_results  # noqa: E402
 from acap.items import load_bank  # noqa: E402
@@ -56,6 +56,7 @@ def _wall(cmd: list[str], repeats: int) -> tuple[list[float], list[float]]:
 
 
 def end_to_end(data, repeats: int = 5) -> float:
+    compile_bytecode()
     with tempfile.TemporaryDirectory(prefix="acap-bench-") as tmp:
         src = Path(tmp) / "responses.csv"
         data.to_csv(src, index=False)
