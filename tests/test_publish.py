@@ -13,7 +13,7 @@ from acap.cli import app
 from acap.errors import AcapInputError
 from acap.pipeline import score_and_aggregate
 from acap.publish import (NOT_SHOWN, SmallMinimumWarning, check_min_n, feedback_for, publish_all,
-                          shown_scores)
+                          results_tables, shown_scores)
 from acap.scoring import score
 from acap.simulate import simulate
 
@@ -206,6 +206,23 @@ def test_feedback_holds_labels_shares_peers_and_meta(scored_small, bank):
     assert f.meta.min_n == MIN_N and not f.meta.min_n_override and f.meta.bank_version == bank.version
     assert f.peers.empty or (f.peers["n_peers"] >= MIN_N).all()  # 3 shown organisations: no peer rows
     assert f.icc.loc["acquisition", "n_groups"] == 3
+
+
+def test_result_tables_of_the_run_are_its_feedback_stacked(bank):
+    # a run's files are cut from run-wide tables, each organisation's feedback from the same
+    # tables: stacking every feedback object gives the files' tables back, row for row
+    sim = simulate(n_organisations=14, seed=8, bank=bank, sizes=(2, 14))
+    scored = score_and_aggregate(sim.responses, bank, invited=sim.organisations["invited"])
+    pub = publish_all(scored, organisations=sim.organisations)
+    assert 0 < sum(f.status == "suppressed" for f in pub.values()) < len(pub)
+    whole, stacked = results_tables(pub), results_tables(dict(pub))
+    assert set(whole) == set(stacked)
+    for name in whole:
+        pd.testing.assert_frame_equal(whole[name], stacked[name], obj=name)
+    some = {o: pub[o] for o in list(pub)[3:7]}  # a selection stacks to its own rows only
+    assert set(results_tables(some)["results"].index.get_level_values(0)) == set(some)
+    with pytest.raises(KeyError):
+        pub["no such organisation"]
 
 
 def test_peer_quartiles_use_shown_organisations_and_types(bank):
