@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import math
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -220,7 +219,7 @@ _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
 
 def _parse_item(series: pd.Series, points: int, dk_code: int, answers: dict | None = None,
                 decimal_comma: bool = False, user_missing=(), recode: dict | None = None,
-                counts: _Counts | None = None, factorized=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                counts: _Counts | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (value, dont_know, invalid) arrays for one item column.
 
     Text cells are classified once per distinct value: blanks and missing markers are skips,
@@ -249,7 +248,7 @@ def _parse_item(series: pd.Series, points: int, dk_code: int, answers: dict | No
             num = np.where(declared & ~dk, np.nan, num)
         present = ~np.isnan(num)
     else:
-        codes, uniques = factorized.result() if factorized is not None else factorize(series)
+        codes, uniques = factorize(series)
         m = len(uniques)
         uval = np.full(m + 1, np.nan)
         udk = np.zeros(m + 1, dtype=bool)
@@ -516,32 +515,23 @@ def _check(table: Table, bank: Bank, mapping, organisations, raise_first: bool =
     values = np.full((n, len(items)), np.nan, order="F")
     dk = np.zeros((n, len(items)), dtype=bool, order="F")
     counts = _Counts(markers={})
-    # Text columns are dictionary-encoded by Arrow, which does not hold the GIL: two threads
-    # encode the next columns while this one reads the last.
-    text_items = [iid for iid in items if iid in frame.columns and not pd.api.types.is_numeric_dtype(frame[iid])]
-    pool = ThreadPoolExecutor(max_workers=2) if len(text_items) > 4 else None
-    encoded = {iid: pool.submit(factorize, frame[iid]) for iid in text_items} if pool else {}
-    try:
-        for j, (iid, meta) in enumerate(items.items()):
-            if iid not in frame.columns:
-                continue  # an item not asked (e.g. the optional conduits block) is all skipped
-            rs = bank.response_scales[meta["response_scale"]]
-            v, d, invalid = _parse_item(frame[iid], rs.points, rs.dont_know.code, rec.answers.get(iid),
-                                        table.decimal_comma, table.user_missing.get(iid, ()), rec.recode.get(iid),
-                                        counts, encoded.pop(iid, None))
-            if invalid.any():
-                pos = np.flatnonzero(invalid)
-                cells = frame[iid].iloc[pos]
-                shown = {u: _show(u) for u in pd.unique(cells)}
-                msgs = np.array([f"value {shown[c]} is not on the 1-{rs.points} scale (answers are 1-{rs.points}, "
-                                 f"{rs.dont_know.code} for don't know, the answer labels, or blank)" for c in cells],
-                                dtype=object)
-                problems.add("value not on the answer scale", msgs, pos, iid)
-            values[:, j] = v
-            dk[:, j] = d
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+    for j, (iid, meta) in enumerate(items.items()):
+        if iid not in frame.columns:
+            continue  # an item not asked (e.g. the optional conduits block) is all skipped
+        rs = bank.response_scales[meta["response_scale"]]
+        v, d, invalid = _parse_item(frame[iid], rs.points, rs.dont_know.code, rec.answers.get(iid),
+                                    table.decimal_comma, table.user_missing.get(iid, ()), rec.recode.get(iid),
+                                    counts)
+        if invalid.any():
+            pos = np.flatnonzero(invalid)
+            cells = frame[iid].iloc[pos]
+            shown = {u: _show(u) for u in pd.unique(cells)}
+            msgs = np.array([f"value {shown[c]} is not on the 1-{rs.points} scale (answers are 1-{rs.points}, "
+                             f"{rs.dont_know.code} for don't know, the answer labels, or blank)" for c in cells],
+                            dtype=object)
+            problems.add("value not on the answer scale", msgs, pos, iid)
+        values[:, j] = v
+        dk[:, j] = d
     asked = tuple(i for i in items if i in frame.columns)
     warnings.extend(_degradation_warnings(bank, asked, table, counts))
     if counts.labels:
