@@ -270,6 +270,13 @@ def build_table(factors, items, loadings, ngroups, equal_loadings=False,
     return table
 
 
+def _columns(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The parameter table's group, kind, row, col, free and value columns as numpy arrays."""
+    return dict(group=table["group"].to_numpy(int), kind=table["kind"].to_numpy(object),
+                row=table["row"].to_numpy(int), col=table["col"].to_numpy(int),
+                free=table["free"].to_numpy(int), value=table["value"].to_numpy(float))
+
+
 class Engine:
     """Implied moments, discrepancy, gradient and expected information for a parameter table."""
 
@@ -280,22 +287,25 @@ class Engine:
         self.ngroups = len(stats)
         self.ntotal = int(sum(s.n for s in stats))
         self.weights = np.array([s.n / self.ntotal for s in stats])
-        self.nfree = int(table["free"].max()) + 1 if (table["free"] >= 0).any() else 0
+        # the table's columns as arrays, read once (pandas filtering per group and kind cost
+        # more than the small fits themselves)
+        cols = _columns(table)
+        self._cols = cols
+        free_all = cols["free"]
+        self.nfree = int(free_all.max()) + 1 if (free_all >= 0).any() else 0
         # per group, per kind: (rows, cols, free, value) arrays for fast filling
         self._parts = []
-        for g in range(self.ngroups):
-            sub = table[table["group"] == g]
-            parts = {}
-            for kind in KINDS:
-                k = sub[sub["kind"] == kind]
-                parts[kind] = (k["row"].to_numpy(int), k["col"].to_numpy(int),
-                               k["free"].to_numpy(int), k["value"].to_numpy(float))
-            self._parts.append(parts)
         self._free_rows = []
         for g in range(self.ngroups):
-            sub = table[(table["group"] == g) & (table["free"] >= 0)]
-            self._free_rows.append(list(zip(sub["kind"], sub["row"].astype(int),
-                                            sub["col"].astype(int), sub["free"].astype(int))))
+            in_g = cols["group"] == g
+            parts = {}
+            for kind in KINDS:
+                sel = in_g & (cols["kind"] == kind)
+                parts[kind] = (cols["row"][sel], cols["col"][sel], free_all[sel], cols["value"][sel])
+            self._parts.append(parts)
+            sel = in_g & (free_all >= 0)
+            self._free_rows.append(list(zip(cols["kind"][sel].tolist(), cols["row"][sel].tolist(),
+                                            cols["col"][sel].tolist(), free_all[sel].tolist())))
 
     # -- model matrices -------------------------------------------------------------------
     def matrices(self, x: np.ndarray, g: int):
@@ -376,8 +386,10 @@ class Engine:
         if table is None:
             rows = self._free_rows[g]
         else:
-            sub = table[(table["group"] == g) & (table["free"] >= 0)]
-            rows = list(zip(sub["kind"], sub["row"], sub["col"], sub["free"]))
+            cols = _columns(table)
+            sel = (cols["group"] == g) & (cols["free"] >= 0)
+            rows = list(zip(cols["kind"][sel].tolist(), cols["row"][sel].tolist(),
+                            cols["col"][sel].tolist(), cols["free"][sel].tolist()))
         lam, theta, psi, nu, alpha = self.matrices(x[: self.nfree], g)
         p = self.p
         d_sigma = np.zeros((ncols, p, p))
@@ -489,25 +501,27 @@ class Engine:
         """Starting values: one-factor principal axes per block, half-ish residual variances."""
         x = np.zeros(self.nfree)
         count = np.zeros(self.nfree)
-        t = self.table
+        cols = self._cols
         for g, s in enumerate(self.stats):
-            sub = t[t["group"] == g]
-            lam_rows = sub[sub["kind"] == "lambda"]
+            in_g = cols["group"] == g
+            kind, row, col = cols["kind"][in_g], cols["row"][in_g], cols["col"][in_g]
+            free, value = cols["free"][in_g], cols["value"][in_g]
+            is_lam = kind == "lambda"
             lam = np.zeros((self.p, self.m))
             psi_diag = np.ones(self.m)
             for j in range(self.m):
-                blk = lam_rows[lam_rows["col"] == j]
-                idx = blk["row"].to_numpy(int)
-                marker = blk[(blk["free"] < 0) & (blk["value"] != 0)]["row"].to_numpy(int)
+                blk = is_lam & (col == j)
+                idx = row[blk]
+                marker = row[blk & (free < 0) & (value != 0)]
                 c = s.cov[np.ix_(idx, idx)]
                 vals, vecs = np.linalg.eigh(c)
                 load = vecs[:, -1] * np.sqrt(max(vals[-1], 1e-8))
                 if load.sum() < 0:
                     load = -load
-                psi_row = sub[(sub["kind"] == "psi") & (sub["row"] == j) & (sub["col"] == j)]
-                if len(marker) == 0 and len(psi_row) and psi_row["free"].iloc[0] < 0:
+                psi_row = np.nonzero((kind == "psi") & (row == j) & (col == j))[0]
+                if len(marker) == 0 and len(psi_row) and free[psi_row[0]] < 0:
                     # factor scaled by a fixed variance ("f ~~ 1*f"): unscaled loadings
-                    var = float(psi_row["value"].iloc[0]) or 1.0
+                    var = float(value[psi_row[0]]) or 1.0
                     lam[idx, j] = load / math.sqrt(abs(var))
                     psi_diag[j] = var
                     continue
@@ -522,16 +536,16 @@ class Engine:
             comm = (lam ** 2) @ psi_diag
             diag_s = np.diag(s.cov)
             theta = np.maximum(diag_s - comm, 0.2 * diag_s)
-            for kind, r, c, f in zip(sub["kind"], sub["row"], sub["col"], sub["free"]):
+            for k, r, c, f in zip(kind.tolist(), row.tolist(), col.tolist(), free.tolist()):
                 if f < 0:
                     continue
-                if kind == "lambda":
+                if k == "lambda":
                     v = lam[r, c]
-                elif kind == "theta":
+                elif k == "theta":
                     v = theta[r] if r == c else 0.0
-                elif kind == "psi":
+                elif k == "psi":
                     v = psi_diag[r] if r == c else 0.0
-                elif kind == "nu":
+                elif k == "nu":
                     v = s.mean[r]
                 else:
                     v = 0.0
@@ -616,10 +630,8 @@ class Engine:
 
     def _safe_start(self) -> np.ndarray:
         x = np.zeros(self.nfree)
-        t = self.table
         for g, s in enumerate(self.stats):
-            sub = t[(t["group"] == g) & (t["free"] >= 0)]
-            for kind, r, c, f in zip(sub["kind"], sub["row"], sub["col"], sub["free"]):
+            for kind, r, c, f in self._free_rows[g]:
                 if kind == "lambda":
                     x[f] = 0.5
                 elif kind == "theta" and r == c:

@@ -522,11 +522,13 @@ def _modification_indices(engine: Engine, x: np.ndarray, info: np.ndarray,
 # fitting
 # ---------------------------------------------------------------------------------------
 def _fit(data, model, group=None, group_equal=(), covariances=(), missing="listwise",
-         meanstructure=None):
+         meanstructure=None, stats=None):
     # the sufficient statistics are computed outside the limit (big matrix products can use
-    # threads); the optimiser works on p x p matrices where BLAS threads only add overhead
+    # threads); the optimiser works on p x p matrices where BLAS threads only add overhead.
+    # ``stats``: _prepare's result for the same data, model, group and missing, when the
+    # caller fits several models to them (the invariance steps)
     prepared = _prepare_fit(data, model, group, group_equal, covariances, missing,
-                            meanstructure)
+                            meanstructure, stats)
     with threadpool_limits(1):
         return _fit_prepared(*prepared)
 
@@ -544,22 +546,32 @@ def _meanstructure(meanstructure, group, group_equal, missing) -> bool:
     return bool(meanstructure)
 
 
-def _prepare_fit(data, model, group, group_equal, covariances, missing, meanstructure=None):
-    if missing not in _MISSING:
-        raise AcapInputError(f"unknown missing-data method {missing!r}; use one of {_MISSING}",
-                             "missing")
+def _checked_group_equal(group_equal, group, allowed=_GROUP_EQUAL) -> tuple[str, ...]:
+    """``group_equal`` as a tuple, after checking each constraint is one of ``allowed`` and
+    that there is a group column to hold them across (shared with WLSMV)."""
     if isinstance(group_equal, str):
         group_equal = (group_equal,)
     for ge in group_equal:
-        if ge not in _GROUP_EQUAL:
-            raise AcapInputError(f"unknown constraint {ge!r}; use any of {_GROUP_EQUAL}",
+        if ge not in allowed:
+            raise AcapInputError(f"unknown constraint {ge!r}; use any of {allowed}",
                                  "group_equal")
-    if "intercepts" in group_equal and "loadings" not in group_equal:
-        raise AcapInputError("equal intercepts need equal loadings too", "group_equal")
     if group_equal and group is None:
         raise AcapInputError("equality constraints need a group column", "group_equal")
-    means = _meanstructure(meanstructure, group, tuple(group_equal), missing)
-    return (_prepare(data, model, group, covariances, missing), tuple(group_equal), means)
+    return tuple(group_equal)
+
+
+def _prepare_fit(data, model, group, group_equal, covariances, missing, meanstructure=None,
+                 stats=None):
+    if missing not in _MISSING:
+        raise AcapInputError(f"unknown missing-data method {missing!r}; use one of {_MISSING}",
+                             "missing")
+    group_equal = _checked_group_equal(group_equal, group)
+    if "intercepts" in group_equal and "loadings" not in group_equal:
+        raise AcapInputError("equal intercepts need equal loadings too", "group_equal")
+    means = _meanstructure(meanstructure, group, group_equal, missing)
+    if stats is None:
+        stats = _prepare(data, model, group, covariances, missing)
+    return (stats, group_equal, means)
 
 
 def _two_stage(engine: Engine, x: np.ndarray):
@@ -917,7 +929,9 @@ def invariance_fits(data, model, group, *, missing="listwise", ordered=False) ->
         from acap.factor.wlsmv import fit_ordinal
         return {name: fit_ordinal(data, model, group=group, group_equal=eq, ordered=ordered)
                 for name, eq in ORDERED_INVARIANCE_STEPS.items()}
-    return {name: _fit(data, model, group=group, group_equal=eq, missing=missing)
+    # the sufficient statistics (EM moments with missing data) are the same for every step
+    stats = _prepare_fit(data, model, group, (), (), missing)[0]
+    return {name: _fit(data, model, group=group, group_equal=eq, missing=missing, stats=stats)
             for name, eq in INVARIANCE_STEPS.items()}
 
 
