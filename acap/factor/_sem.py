@@ -161,10 +161,11 @@ def em_h1(patterns: list[Pattern], p: int, n: int, tol: float = 1e-11, max_iter:
     mu = t1 / cnt
     sigma = np.diag(t2 / cnt - mu ** 2)
     allv = np.arange(p)
-    # per pattern, once: index grids and the observed sums (the loop then only solves)
+    # once: the observed sums of every pattern, and the incomplete patterns stacked by their
+    # number of missing items, so that each iteration's E-step is a few batched products
     base1 = np.zeros(p)
     base2 = np.zeros((p, p))
-    incomplete = []
+    by_missing: dict[int, list] = {}
     for pt in patterns:
         o = pt.obs
         sx = pt.n * pt.mean
@@ -172,22 +173,37 @@ def em_h1(patterns: list[Pattern], p: int, n: int, tol: float = 1e-11, max_iter:
         base1[o] += sx
         base2[np.ix_(o, o)] += sxx
         if len(o) < p:
-            u = np.setdiff1d(allv, o)
-            incomplete.append((pt.n, o, u, np.ix_(o, o), np.ix_(o, u), np.ix_(u, u),
-                               np.ix_(u, o), sx, sxx))
+            by_missing.setdefault(p - len(o), []).append((pt.n, o, np.setdiff1d(allv, o), sx, sxx))
+    blocks = []
+    for rows in by_missing.values():
+        cnt = np.array([r[0] for r in rows], float)
+        o = np.array([r[1] for r in rows])
+        u = np.array([r[2] for r in rows])
+        flat_uo = (u[:, :, None] * p + o[:, None, :]).ravel()
+        flat_ou = (o[:, None, :] * p + u[:, :, None]).ravel()
+        blocks.append((cnt, o, u, np.array([r[3] for r in rows]), np.array([r[4] for r in rows]),
+                       u[:, :, None], u[:, None, :], o[:, None, :], u.ravel(),
+                       np.concatenate([flat_uo, flat_ou]), (u[:, :, None] * p + u[:, None, :]).ravel()))
     for _ in range(max_iter):
         s1 = base1.copy()
-        s2 = base2.copy()
-        for cnt_k, o, u, ioo, iou, iuu, iuo, sx, sxx in incomplete:
-            b = np.linalg.solve(sigma[ioo], sigma[iou]).T
-            a = mu[u] - b @ mu[o]
-            c = sigma[iuu] - b @ sigma[iou]
-            s1[u] += cnt_k * a + b @ sx
-            uo = b @ sxx + np.outer(a, sx)
-            s2[iuo] += uo
-            s2[iou] += uo.T
-            bsa = b @ np.outer(sx, a)
-            s2[iuu] += b @ sxx @ b.T + bsa + bsa.T + cnt_k * (np.outer(a, a) + c)
+        s2 = base2.ravel().copy()
+        # the conditional distribution of the missing items given the observed ones, from the
+        # precision matrix K: regression B = -K_uu^-1 K_uo, residual covariance K_uu^-1 (small
+        # blocks, instead of solving with each pattern's observed block of Sigma)
+        prec = np.linalg.inv(sigma)
+        for cnt, o, u, sx, sxx, u_r, u_c, o_c, u_flat, flat_x, flat_uu in blocks:
+            c = np.linalg.inv(prec[u_r, u_c])
+            b = -c @ prec[u_r, o_c]
+            a = mu[u] - np.einsum("kmq,kq->km", b, mu[o])
+            bsx = np.einsum("kmq,kq->km", b, sx)
+            s1 += np.bincount(u_flat, (cnt[:, None] * a + bsx).ravel(), p)
+            uo = (b @ sxx + a[:, :, None] * sx[:, None, :]).ravel()
+            s2 += np.bincount(flat_x, np.concatenate([uo, uo]), p * p)
+            bsa = bsx[:, :, None] * a[:, None, :]
+            uu = (b @ sxx @ b.transpose(0, 2, 1) + bsa + bsa.transpose(0, 2, 1)
+                  + cnt[:, None, None] * (a[:, :, None] * a[:, None, :] + c))
+            s2 += np.bincount(flat_uu, uu.ravel(), p * p)
+        s2 = s2.reshape(p, p)
         mu_new = s1 / n
         sigma_new = s2 / n - np.outer(mu_new, mu_new)
         sigma_new = 0.5 * (sigma_new + sigma_new.T)
@@ -485,15 +501,78 @@ class Engine:
             np.add.at(grad, f[free], w * (lam.T @ gmu)[r[free]])
         return grad
 
+    def gradients(self, xs: np.ndarray) -> np.ndarray:
+        """dF/dx at each row of ``xs`` (k, nfree): :meth:`gradient` for many points at once.
+
+        Complete-data moments are handled as stacked matrices (the finite-difference Hessian
+        needs 2 x nfree gradients of small models, where one call per point is mostly
+        overhead); full-information ML falls back on one :meth:`gradient` per point.
+        """
+        xs = np.asarray(xs, float)
+        if any(s.patterns is not None for s in self.stats):
+            return np.array([self.gradient(x) for x in xs])
+        k, p, m = len(xs), self.p, self.m
+        grad = np.zeros((k, self.nfree))
+        for g, s in enumerate(self.stats):
+            parts = self._parts[g]
+
+            def values(kind):
+                r, c, f, v = parts[kind]
+                out = np.tile(v, (k, 1))
+                free = f >= 0
+                out[:, free] = xs[:, f[free]]
+                return r, c, out
+
+            lam = np.zeros((k, p, m))
+            r, c, v = values("lambda")
+            lam[:, r, c] = v
+            theta = np.zeros((k, p, p))
+            r, c, v = values("theta")
+            theta[:, r, c] = v
+            theta[:, c, r] = v
+            psi = np.zeros((k, m, m))
+            r, c, v = values("psi")
+            psi[:, r, c] = v
+            psi[:, c, r] = v
+            nu = np.zeros((k, p))
+            r, _, v = values("nu")
+            nu[:, r] = v
+            alpha = np.zeros((k, m))
+            r, _, v = values("alpha")
+            alpha[:, r] = v
+            lam_t = lam.transpose(0, 2, 1)
+            sigma = lam @ psi @ lam_t + theta
+            sinv = np.linalg.inv(sigma)
+            d = s.mean - nu - np.einsum("kij,kj->ki", lam, alpha)
+            gmat = sinv - sinv @ (s.cov + d[:, :, None] * d[:, None, :]) @ sinv
+            gmat = 0.5 * (gmat + gmat.transpose(0, 2, 1))
+            gmu = -2.0 * np.einsum("kij,kj->ki", sinv, d)
+            w = self.weights[g]
+            d_lam = 2.0 * gmat @ lam @ psi + gmu[:, :, None] * alpha[:, None, :]
+            lgl = lam_t @ gmat @ lam
+            for kind, mat, sym in (("lambda", d_lam, False), ("theta", gmat, True),
+                                   ("psi", lgl, True)):
+                r, c, f, _ = parts[kind]
+                free = f >= 0
+                r, c, f = r[free], c[free], f[free]
+                vals = mat[:, r, c] * np.where((r != c) & sym, 2.0, 1.0)
+                np.add.at(grad, (slice(None), f), w * vals)
+            r, _, f, _ = parts["nu"]
+            free = f >= 0
+            np.add.at(grad, (slice(None), f[free]), w * gmu[:, r[free]])
+            r, _, f, _ = parts["alpha"]
+            free = f >= 0
+            lgmu = np.einsum("kij,ki->kj", lam, gmu)
+            np.add.at(grad, (slice(None), f[free]), w * lgmu[:, r[free]])
+        return grad
+
     def hessian(self, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
         """Observed Hessian of F by central differences of the analytic gradient."""
         q = self.nfree
-        hess = np.empty((q, q))
-        for k in range(q):
-            step = h * max(1.0, abs(x[k]))
-            e = np.zeros(q)
-            e[k] = step
-            hess[:, k] = (self.gradient(x + e) - self.gradient(x - e)) / (2 * step)
+        steps = h * np.maximum(1.0, np.abs(x))
+        e = np.diag(steps)
+        g = self.gradients(np.vstack([x + e, x - e]))
+        hess = ((g[:q] - g[q:]) / (2 * steps)[:, None]).T
         return 0.5 * (hess + hess.T)
 
     # -- fitting --------------------------------------------------------------------------
