@@ -68,32 +68,35 @@ def missing_information(patterns, mu: np.ndarray, sigma: np.ndarray, n: int) -> 
     p = len(mu)
     vi, vj = vech_index(p)
     w = np.where(vi == vj, 0.5, 1.0)
-    h11 = np.zeros((p, p))
-    h21 = np.zeros((len(vi), p))
+    # per pattern, embedded in p x p: Sigma_oo^-1, t21 = Sigma_oo^-1 d and t22; computed for
+    # the patterns with the same number of observed items at once
+    ns = np.array([pt.n for pt in patterns], float)
+    sinvs = np.zeros((len(patterns), p, p))
+    t22s = np.zeros((len(patterns), p, p))
+    t21s = np.zeros((len(patterns), p))
+    for q in sorted({len(pt.obs) for pt in patterns}):
+        which = np.array([k for k, pt in enumerate(patterns) if len(pt.obs) == q])
+        o = np.array([patterns[k].obs for k in which])
+        o_r, o_c = o[:, :, None], o[:, None, :]
+        s_oo = sigma[o_r, o_c]
+        sinv_o = np.linalg.inv(s_oo)
+        sinv_o = 0.5 * (sinv_o + sinv_o.transpose(0, 2, 1))
+        d = np.array([patterns[k].mean for k in which]) - mu[o]
+        w_tilde = np.array([patterns[k].cov for k in which]) + d[:, :, None] * d[:, None, :]
+        aaa = sinv_o @ (2.0 * w_tilde - s_oo) @ sinv_o
+        rows = which[:, None, None]
+        sinvs[rows, o_r, o_c] = sinv_o
+        t22s[rows, o_r, o_c] = 0.5 * (aaa + aaa.transpose(0, 2, 1))
+        t21s[which[:, None], o] = np.einsum("kij,kj->ki", sinv_o, d)
+    h11 = np.einsum("k,kij->ij", ns, sinvs)
+    # h21[r, c] = w_r sum_k n_k (t21_k[vj_r] Sinv_k[vi_r, c] + t21_k[vi_r] Sinv_k[vj_r, c])
+    m = ((ns[:, None] * t21s).T @ sinvs.reshape(len(patterns), -1)).reshape(p, p, p)
+    h21 = w[:, None] * (m[vj, vi] + m[vi, vj])
     # h22 = sum over patterns of n/2 D'(Sinv kron T22)D: dup_kron is bilinear, so the patterns'
     # products are summed first, as one matrix product, and D'.D is applied once (one
     # dup_kron per pattern costs O(p^4) gathers: seconds for 40 items and 200 patterns).
-    sinvs, t22s, ns = [], [], []
-    for pt in patterns:
-        o = pt.obs
-        s_oo = sigma[np.ix_(o, o)]
-        sinv_o = np.linalg.inv(s_oo)
-        sinv_o = 0.5 * (sinv_o + sinv_o.T)
-        sinv = np.zeros((p, p))
-        sinv[np.ix_(o, o)] = sinv_o
-        d = pt.mean - mu[o]
-        t21 = np.zeros(p)
-        t21[o] = sinv_o @ d
-        w_tilde = pt.cov + np.outer(d, d)
-        aaa = sinv_o @ (2.0 * w_tilde - s_oo) @ sinv_o
-        t22 = np.zeros((p, p))
-        t22[np.ix_(o, o)] = 0.5 * (aaa + aaa.T)
-        h11 += pt.n * sinv
-        h21 += pt.n * (w[:, None] * (t21[vj][:, None] * sinv[vi, :] + t21[vi][:, None] * sinv[vj, :]))
-        sinvs.append(sinv.ravel())
-        t22s.append(t22.ravel())
-        ns.append(0.5 * pt.n)
-    h22 = _dup_kron_sum(np.asarray(sinvs), np.asarray(t22s), np.asarray(ns), p)
+    h22 = _dup_kron_sum(sinvs.reshape(len(patterns), -1), t22s.reshape(len(patterns), -1),
+                        0.5 * ns, p)
     return np.block([[h11, h21.T], [h21, h22]]) / n
 
 
@@ -119,6 +122,17 @@ class RobustParts:
     frac: np.ndarray
 
 
+def spd_inverse(a: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric positive definite matrix through its Cholesky factor (half the
+    work of a general inverse); a general inverse when the factorisation fails."""
+    low, info = linalg.lapack.dpotrf(a, lower=True)
+    if info == 0:
+        inv, info = linalg.lapack.dpotri(low, lower=True)
+        if info == 0:
+            return np.tril(inv) + np.tril(inv, -1).T
+    return np.linalg.inv(a)
+
+
 def sandwich(parts: RobustParts, e_inv: np.ndarray, ntotal: int) -> np.ndarray:
     """Robust covariance matrix of the estimates (not N-scaled: divided by N)."""
     middle = np.zeros_like(e_inv)
@@ -131,6 +145,17 @@ def sandwich(parts: RobustParts, e_inv: np.ndarray, ntotal: int) -> np.ndarray:
 def ugamma_traces(parts: RobustParts, e_inv: np.ndarray, second: bool = False):
     """tr(U Gamma) and, when ``second``, tr((U Gamma)^2), over the stacked groups (lavaan's
     "original" method, groups weighted as in ``lav_test_satorra_bentler_trace_original``)."""
+    if not second:
+        # tr(U Gamma) = sum_g tr(W_g Gamma_g) - tr(E^-1 sum_g f_g (W_g D_g)' Gamma_g W_g D_g):
+        # no product of two statistics-by-statistics matrices (p(p+3)/2 square, ~1,000 at 43
+        # items), which U Gamma needs
+        tr1 = 0.0
+        middle = np.zeros_like(e_inv)
+        for d, w, gam, f in zip(parts.delta, parts.weight, parts.gamma, parts.frac):
+            wd = w @ d
+            tr1 += float(np.sum(w * gam.T))
+            middle += f * wd.T @ gam @ wd
+        return tr1 - float(np.sum(e_inv * middle.T)), float("nan")
     v = linalg.block_diag(*[f * w for w, f in zip(parts.weight, parts.frac)])
     gam = linalg.block_diag(*[g / f for g, f in zip(parts.gamma, parts.frac)])
     d = np.vstack(parts.delta)

@@ -430,11 +430,33 @@ class Engine:
                 d_mu[f] += lam[:, r]
         return d_sigma, d_mu
 
-    def derivatives(self, x: np.ndarray, table=None, ncols=None, need_info=True):
-        """Gradient of F and the unit expected information (both weighted over groups)."""
+    def derivatives(self, x: np.ndarray, table=None, ncols=None, need_info=True, info_cols=None):
+        """Gradient of F and the unit expected information (both weighted over groups).
+
+        With ``info_cols`` (column indices) the result is ``(grad, info[:, info_cols],
+        diag(info))`` instead: what modification indices need of the information of a model
+        extended by every fixed parameter, most of whose full matrix they never read.
+        """
         ncols = self.nfree if ncols is None else ncols
         grad = np.zeros(ncols)
-        info = np.zeros((ncols, ncols)) if need_info else None
+        cols_only = info_cols is not None
+        if cols_only:
+            need_info = True
+            info = np.zeros((ncols, len(info_cols)))
+            diag = np.zeros(ncols)
+        else:
+            info = np.zeros((ncols, ncols)) if need_info else None
+
+        def add_info(w, d_flat, a_flat, dm_flat, sdm_flat):
+            # w (0.5 dSigma' A + dmu' S dmu), A = Sigma^-1 dSigma Sigma^-1, S dmu = sdm
+            nonlocal info, diag
+            if cols_only:
+                info += w * (0.5 * d_flat @ a_flat[info_cols].T + dm_flat @ sdm_flat[info_cols].T)
+                diag += w * (0.5 * np.einsum("ij,ij->i", d_flat, a_flat)
+                             + np.einsum("ij,ij->i", dm_flat, sdm_flat))
+            else:
+                info += w * (0.5 * d_flat @ a_flat.T + dm_flat @ sdm_flat.T)
+
         for g, s in enumerate(self.stats):
             sigma, mu = self.implied(x[: self.nfree], g)
             d_sigma, d_mu = self.jacobian(x, g, table, ncols)
@@ -450,9 +472,9 @@ class Engine:
                         ds = d_sigma[(slice(None),) + b.rows]  # (ncols, k, q, q)
                         dm = d_mu[:, b.obs]  # (ncols, k, q)
                         a = (sinv[None] @ ds @ sinv[None]) * b.w[None, :, None, None]
-                        info += w * 0.5 * ds.reshape(ncols, -1) @ a.reshape(ncols, -1).T
                         sdm = np.einsum("kij,akj->aki", sinv, dm) * b.w[None, :, None]
-                        info += w * dm.reshape(ncols, -1) @ sdm.reshape(ncols, -1).T
+                        add_info(w, ds.reshape(ncols, -1), a.reshape(ncols, -1),
+                                 dm.reshape(ncols, -1), sdm.reshape(ncols, -1))
                 continue
             sinv = np.linalg.inv(sigma)
             sinv = 0.5 * (sinv + sinv.T)
@@ -463,7 +485,9 @@ class Engine:
             grad += w * (flat @ gmat.ravel() + d_mu @ gmu)
             if need_info:
                 a = np.matmul(np.matmul(sinv, d_sigma), sinv).reshape(ncols, -1)
-                info += w * (0.5 * flat @ a.T + d_mu @ sinv @ d_mu.T)
+                add_info(w, flat, a, d_mu, d_mu @ sinv)
+        if cols_only:
+            return grad, info, diag
         if need_info:
             info = 0.5 * (info + info.T)
         return grad, info

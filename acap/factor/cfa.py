@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 from acap.errors import AcapInputError
 from acap.factor._sem import LOG2PI, Engine, GroupStats, Pattern, build_table, em_h1
 from acap.factor._robust import (RobustParts, available_case_gamma, missing_information, ml_delta, ml_weight,
-                                 sandwich, ugamma_traces, vech_index)
+                                 sandwich, spd_inverse, ugamma_traces, vech_index)
 from acap.factor.syntax import parse_model
 from acap.itemdata import numeric_items
 
@@ -486,23 +486,23 @@ def _modification_indices(engine: Engine, x: np.ndarray, info: np.ndarray,
                             [c for c in cols if c != "group"])
     ext = pd.concat([t, pd.DataFrame(extra)], ignore_index=True)
     x_ext = np.concatenate([x, np.zeros(k - engine.nfree)])
-    grad, full = engine.derivatives(x_ext, table=ext, ncols=k)
-    score = -0.5 * grad  # gradient of the per-observation loglikelihood
     mod = np.arange(engine.nfree)
     add = np.arange(engine.nfree, k)
-    i11 = full[np.ix_(add, add)]
-    i12 = full[np.ix_(add, mod)]
-    i22 = full[np.ix_(mod, mod)] if info is None else info
-    v = np.diag(i11) - np.einsum("ij,ji->i", i12, np.linalg.solve(i22, i12.T))
+    # only the information's columns of the model's parameters and its diagonal are needed
+    grad, i_mod, diag = engine.derivatives(x_ext, table=ext, ncols=k, info_cols=mod)
+    score = -0.5 * grad  # gradient of the per-observation loglikelihood
+    i12 = i_mod[add]
+    i22 = 0.5 * (i_mod[mod] + i_mod[mod].T) if info is None else info
+    v = diag[add] - np.einsum("ij,ji->i", i12, np.linalg.solve(i22, i12.T))
     v = np.where(v < np.finfo(float).eps ** (1 / 3), np.nan, v)
     n = engine.ntotal
     s_add = score[add]
     mi = n * s_add ** 2 / v
     epc = s_add / v
     rows = []
+    mats = [engine.matrices(x, g)[:3] + (engine.implied(x, g)[0],) for g in range(engine.ngroups)]
     for e, mi_, epc_ in zip(extra, mi, epc):
-        lam, theta, psi, _, _ = engine.matrices(x, e["group"])
-        sigma = engine.implied(x, e["group"])[0]
+        lam, theta, psi, sigma = mats[e["group"]]
         if e["kind"] == "lambda":
             sd_lv = math.sqrt(psi[e["col"], e["col"]]) if psi[e["col"], e["col"]] > 0 else np.nan
             lv, al = epc_ * sd_lv, epc_ * sd_lv / math.sqrt(sigma[e["row"], e["row"]])
@@ -587,7 +587,7 @@ def _two_stage(engine: Engine, x: np.ndarray):
         deltas.append(ml_delta(*engine.jacobian(x, g)))
         weights.append(ml_weight(s.cov))
         info_g = missing_information(s.stage1, s.mean, s.cov, s.n)
-        gammas.append(np.linalg.inv(info_g))
+        gammas.append(spd_inverse(info_g))
     parts = RobustParts(deltas, weights, gammas, frac)
     e_mat = sum(f * d.T @ w @ d for d, w, f in zip(deltas, weights, frac))
     e_inv = np.linalg.inv(e_mat)
