@@ -26,8 +26,7 @@ import pandas as pd
 from scipy import optimize
 
 from acap import _dist
-from threadpoolctl import threadpool_limits
-
+from acap._blas import blas_threads
 from acap.errors import AcapInputError
 from acap.factor._sem import LOG2PI, Engine, GroupStats, Pattern, build_table, em_h1
 from acap.factor._robust import (RobustParts, available_case_gamma, missing_information, ml_delta, ml_weight,
@@ -155,7 +154,7 @@ class CFAResult:
         if self._state is None or self.estimator != "ML":
             raise AcapInputError("modification indices are computed for ML fits only",
                                  "modification_indices")
-        with threadpool_limits(1):
+        with blas_threads(1):
             return _modification_indices(*self._state)
 
 
@@ -529,7 +528,7 @@ def _fit(data, model, group=None, group_equal=(), covariances=(), missing="listw
     # caller fits several models to them (the invariance steps)
     prepared = _prepare_fit(data, model, group, group_equal, covariances, missing,
                             meanstructure, stats)
-    with threadpool_limits(1):
+    with blas_threads(1):
         return _fit_prepared(*prepared)
 
 

@@ -19,7 +19,6 @@ solved on its own, so the results do not depend on the number of threads.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import os
 import threading
@@ -28,22 +27,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import ThreadpoolController
 
+from acap._blas import blas_threads
 from acap.errors import AcapInputError
 from acap.factor._corr import as_corr, pairwise_corr
 from acap.factor.efa import _fit_uls_ml
 
 
-@functools.lru_cache(maxsize=1)
-def _controller() -> ThreadpoolController:
-    # Building a controller inspects every loaded library (~1 ms); reuse one.
-    return ThreadpoolController()
-
-
 def _one_blas_thread():
     """Context limiting BLAS to one thread (the batched linear algebra gains nothing from more)."""
-    return _controller().limit(limits=1)
+    return blas_threads(1)
 
 
 @dataclass(frozen=True)
