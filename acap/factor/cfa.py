@@ -405,47 +405,60 @@ def _fit_measures(engine: Engine, x: np.ndarray, fmin2: float, npar: int,
 # ---------------------------------------------------------------------------------------
 # parameter table, standardisation
 # ---------------------------------------------------------------------------------------
-def _standardise(kind, r, c, est, lam, theta, psi, sigma):
-    """(std_lv, std_all) for one parameter, as lavaan's standardizedSolution."""
+def _standardise(kind, r, c, est, theta, psi, sigma):
+    """(std_lv, std_all) of the parameters of one group (arrays: kind, row, col, estimate), as
+    lavaan's standardizedSolution."""
     sd_ov = np.sqrt(np.diag(sigma))
     sd_lv = np.sqrt(np.maximum(np.diag(psi), 0))
+    std_lv = np.full(len(est), np.nan)
+    std_all = np.full(len(est), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if kind == "lambda":
-            return est * sd_lv[c], est * sd_lv[c] / sd_ov[r]
-        if kind == "theta":
-            if r == c:
-                return est, est / sigma[r, r]
-            return est, est / math.sqrt(theta[r, r] * theta[c, c]) \
-                if theta[r, r] * theta[c, c] > 0 else float("nan")
-        if kind == "psi":
-            v = est / (sd_lv[r] * sd_lv[c])
-            return v, v
-        if kind == "nu":
-            return est, est / sd_ov[r]
-        v = est / sd_lv[r]
-        return v, v
+        k = kind == "lambda"
+        std_lv[k] = est[k] * sd_lv[c[k]]
+        std_all[k] = std_lv[k] / sd_ov[r[k]]
+        k = kind == "theta"
+        std_lv[k] = est[k]
+        diag = k & (r == c)
+        std_all[diag] = est[diag] / sigma[r[diag], r[diag]]
+        off = k & (r != c)
+        prod = theta[r[off], r[off]] * theta[c[off], c[off]]
+        std_all[off] = np.where(prod > 0, est[off] / np.sqrt(np.where(prod > 0, prod, 1.0)),
+                                np.nan)
+        k = kind == "psi"
+        std_lv[k] = std_all[k] = est[k] / (sd_lv[r[k]] * sd_lv[c[k]])
+        k = kind == "nu"
+        std_lv[k] = est[k]
+        std_all[k] = est[k] / sd_ov[r[k]]
+        k = kind == "alpha"
+        std_lv[k] = std_all[k] = est[k] / sd_lv[r[k]]
+    return std_lv, std_all
 
 
 def _param_table(engine: Engine, x: np.ndarray, vcov: np.ndarray) -> pd.DataFrame:
     t = engine.table
-    mats = [engine.matrices(x, g) for g in range(engine.ngroups)]
-    sigmas = [engine.implied(x, g)[0] for g in range(engine.ngroups)]
+    cols = engine._cols
+    free = cols["free"]
+    is_free = free >= 0
     se_free = np.sqrt(np.clip(np.diag(vcov), 0, None)) if vcov is not None \
         else np.full(engine.nfree, np.nan)
-    rows = []
-    for rec in t.itertuples(index=False):
-        lam, theta, psi, nu, alpha = mats[rec.group]
-        if rec.free >= 0:
-            est, se = float(x[rec.free]), float(se_free[rec.free])
-        else:
-            est, se = float(rec.value), 0.0
-        z = est / se if (rec.free >= 0 and se > 0) else float("nan")
-        pv = 2 * _dist.norm_sf(abs(z)) if np.isfinite(z) else float("nan")
-        std_lv, std_all = _standardise(rec.kind, rec.row, rec.col, est, lam, theta, psi,
-                                       sigmas[rec.group])
-        rows.append((rec.lhs, rec.op, rec.rhs, rec.group + 1, est, se, z, pv, std_lv, std_all))
-    return pd.DataFrame(rows, columns=["lhs", "op", "rhs", "group", "est", "se", "z", "pvalue",
-                                       "std_lv", "std_all"])
+    est = np.where(is_free, x[np.where(is_free, free, 0)], cols["value"])
+    se = np.where(is_free, se_free[np.where(is_free, free, 0)], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(is_free & (se > 0), est / se, np.nan)
+    pv = np.where(np.isfinite(z), 2 * _dist.norm_sf(np.abs(np.where(np.isfinite(z), z, 0.0))),
+                  np.nan)
+    std_lv = np.empty(len(est))
+    std_all = np.empty(len(est))
+    for g in range(engine.ngroups):
+        in_g = cols["group"] == g
+        _, theta, psi, _, _ = engine.matrices(x, g)
+        sigma = engine.implied(x, g)[0]
+        std_lv[in_g], std_all[in_g] = _standardise(cols["kind"][in_g], cols["row"][in_g],
+                                                   cols["col"][in_g], est[in_g], theta, psi,
+                                                   sigma)
+    return pd.DataFrame({"lhs": t["lhs"].to_numpy(object), "op": t["op"].to_numpy(object),
+                         "rhs": t["rhs"].to_numpy(object), "group": cols["group"] + 1, "est": est,
+                         "se": se, "z": z, "pvalue": pv, "std_lv": std_lv, "std_all": std_all})
 
 
 # ---------------------------------------------------------------------------------------
