@@ -250,14 +250,15 @@ def _withheld_groups(counts: pd.Series, min_n: int) -> list:
     return [lab for lab, h, v in zip(counts.index, held, counts.to_numpy()) if h and v >= min_n]
 
 
-def _bank_file(bank, path) -> str:
-    """How the bank was given: its file, "default", or a Bank object that is not the default."""
+def _bank_file(bank, path, default=None) -> str:
+    """How the bank was given: its file, "default", or a Bank object that is not the default
+    (``default``: the default bank, when the caller has loaded it already)."""
     if path is not None:
         return str(path)
     from acap.items import load_bank
 
     try:
-        return "default" if bank == load_bank() else "Bank object (not the default bank)"
+        return "default" if bank == (default or load_bank()) else "Bank object (not the default bank)"
     except AcapInputError:
         return "Bank object"
 
@@ -273,7 +274,8 @@ _DATA_ERRORS = (ValueError, ArithmeticError)
 
 def _need_answers(frame: pd.DataFrame) -> None:
     """Refuse items with fewer than two answers before an estimator computes on empty columns."""
-    few = [str(c) for c in frame.columns if frame[c].notna().sum() < 2]
+    answered = frame.notna().sum().to_numpy()
+    few = [str(c) for c, k in zip(frame.columns, answered) if k < 2]
     if few:
         raise AcapInputError(f"{'item' if len(few) == 1 else 'items'} {', '.join(few)} "
                              f"{'has' if len(few) == 1 else 'have'} fewer than two answers")
@@ -1173,7 +1175,8 @@ def validation_report(data, bank=None, model=None, group=_DEFAULT, seed: int = 2
     meta = dict(
         release_warning=ALL_RESPONDENTS_WARNING if respondents == "all" else None,
         title=d.title, acap_version=acap.__version__, bank=d.bank,
-        bank_version=d.bank_version, bank_file=_bank_file(bank, bank_path) if bank is not None else "none",
+        bank_version=d.bank_version,
+        bank_file=_bank_file(bank, bank_path, default_bank) if bank is not None else "none",
         data_source=source, data_sha256=sha,
         date=date or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         n_respondents=int(len(bg)), n_organisations=int(bg[org_col].nunique()) if org_col else None,
