@@ -17,30 +17,56 @@ triangle column by column.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg
 
 
+@functools.lru_cache(maxsize=64)
 def vech_index(p: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column indices of vech (lower triangle, column by column, as lavaan)."""
-    rows, cols = [], []
-    for j in range(p):
-        for i in range(j, p):
-            rows.append(i)
-            cols.append(j)
-    return np.array(rows), np.array(cols)
+    """Row and column indices of vech (lower triangle, column by column, as lavaan).
+
+    Cached (the arrays are read-only): every two-stage fit asks for them several times.
+    """
+    cols, rows = np.triu_indices(p)
+    rows, cols = rows.copy(), cols.copy()
+    rows.flags.writeable = False
+    cols.flags.writeable = False
+    return rows, cols
+
+
+@functools.lru_cache(maxsize=64)
+def _dup_kron_index(p: int):
+    """Flat indices of D'(A kron B)D's four terms, cached per p (read-only arrays).
+
+    Returns ``(pairs, quads, weight)``: ``pairs`` (4, q, q) index a p x p matrix at (j, l),
+    (j, k), (i, l), (i, k) for vech rows (i, j) and columns (k, l), so that the product is
+    A[pairs[0]] B[pairs[3]] + A[pairs[1]] B[pairs[2]] + A[pairs[2]] B[pairs[1]] +
+    A[pairs[3]] B[pairs[0]]; ``quads`` the same four products' indices into a flattened
+    (p, p, p, p) array t[x, y, u, v] = A[x, y] B[u, v]; ``weight`` 1/2 per diagonal vech
+    element on either side.
+    """
+    i, j = vech_index(p)
+    ii, jj = i[:, None], j[:, None]
+    kk, ll = i[None, :], j[None, :]
+    pairs = np.stack([jj * p + ll, jj * p + kk, ii * p + ll, ii * p + kk])
+    quads = pairs * (p * p) + pairs[::-1]
+    w = np.where(i == j, 0.5, 1.0)
+    weight = w[:, None] * w[None, :]
+    for arr in (pairs, quads, weight):
+        arr.flags.writeable = False
+    return pairs, quads, weight
 
 
 def dup_kron(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """D' (A kron B) D for symmetric A and B, D the duplication matrix (vech -> vec)."""
-    i, j = vech_index(a.shape[0])
-    w = np.where(i == j, 0.5, 1.0)
-    ii, jj = i[:, None], j[:, None]
-    kk, ll = i[None, :], j[None, :]
-    out = a[jj, ll] * b[ii, kk] + a[jj, kk] * b[ii, ll] + a[ii, ll] * b[jj, kk] + a[ii, kk] * b[jj, ll]
-    return out * w[:, None] * w[None, :]
+    pairs, _, weight = _dup_kron_index(a.shape[0])
+    a, b = a.ravel(), b.ravel()
+    out = (a[pairs[0]] * b[pairs[3]] + a[pairs[1]] * b[pairs[2]] + a[pairs[2]] * b[pairs[1]]
+           + a[pairs[3]] * b[pairs[0]])
+    return out * weight
 
 
 def ml_weight(sigma: np.ndarray, meanstructure: bool = True) -> np.ndarray:
@@ -103,13 +129,9 @@ def missing_information(patterns, mu: np.ndarray, sigma: np.ndarray, n: int) -> 
 def _dup_kron_sum(a: np.ndarray, b: np.ndarray, weight: np.ndarray, p: int) -> np.ndarray:
     """sum_k weight_k D'(A_k kron B_k)D for symmetric A_k, B_k given as rows of ``a``, ``b`` (k, p*p)."""
     # t[x, y, u, v] = sum_k weight_k A_k[x, y] B_k[u, v]
-    t = ((a * weight[:, None]).T @ b).reshape(p, p, p, p)
-    i, j = vech_index(p)
-    w = np.where(i == j, 0.5, 1.0)
-    ii, jj = i[:, None], j[:, None]
-    kk, ll = i[None, :], j[None, :]
-    out = t[jj, ll, ii, kk] + t[jj, kk, ii, ll] + t[ii, ll, jj, kk] + t[ii, kk, jj, ll]
-    return out * w[:, None] * w[None, :]
+    t = ((a * weight[:, None]).T @ b).ravel()
+    _, quads, w = _dup_kron_index(p)
+    return (t[quads[0]] + t[quads[1]] + t[quads[2]] + t[quads[3]]) * w
 
 
 @dataclass

@@ -28,7 +28,7 @@ L-BFGS-B as a last resort.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -70,6 +70,9 @@ class GroupStats:
     stage1: list[Pattern] | None = None
     #: two-stage ML: the available-case ADF Gamma lavaan uses for the baseline model's scaling
     stage1_adf: np.ndarray | None = None
+    #: quantities that depend on the statistics only (two-stage weight and Gamma), kept once
+    #: computed for the next model fitted to the same statistics (the invariance steps)
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
         p = len(self.mean)

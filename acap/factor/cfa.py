@@ -597,9 +597,12 @@ def _two_stage(engine: Engine, x: np.ndarray):
     deltas, weights, gammas = [], [], []
     for g, s in enumerate(engine.stats):
         deltas.append(ml_delta(*engine.jacobian(x, g)))
-        weights.append(ml_weight(s.cov))
-        info_g = missing_information(s.stage1, s.mean, s.cov, s.n)
-        gammas.append(spd_inverse(info_g))
+        if "two_stage" not in s.derived:
+            info_g = missing_information(s.stage1, s.mean, s.cov, s.n)
+            s.derived["two_stage"] = (ml_weight(s.cov), spd_inverse(info_g))
+        w_g, gamma_g = s.derived["two_stage"]
+        weights.append(w_g)
+        gammas.append(gamma_g)
     parts = RobustParts(deltas, weights, gammas, frac)
     e_mat = sum(f * d.T @ w @ d for d, w, f in zip(deltas, weights, frac))
     e_inv = np.linalg.inv(e_mat)
