@@ -268,6 +268,31 @@ def test_html_is_complete_and_accessible(report):
         assert source in page
 
 
+def test_figures_cropped_as_savefig_tight(report):
+    """The report measures each figure's tight bounding box itself (savefig's own "tight" first
+    draws the whole figure once to measure it): the SVG must be the one savefig's "tight" gives,
+    to the rounding of the last printed digit and the clip-path ids hashed from it."""
+    import base64
+    import io
+    import re
+
+    import matplotlib
+
+    from acap.report_html import _svg, figure_item_distributions, figure_loadings, figure_scree
+
+    def normal(svg):
+        svg = re.sub(r'(url\(#|id=")p[0-9a-f]{10}', r"\1clip", svg)
+        return re.sub(r"-?\d+\.\d+", lambda m: f"{float(m.group()):.4f}", svg)
+
+    for make in (figure_item_distributions, figure_scree, figure_loadings):
+        ours = base64.b64decode(_svg(make(report)).split(",", 1)[1]).decode("utf-8")
+        buf = io.StringIO()
+        with matplotlib.rc_context({"svg.hashsalt": "acap", "svg.fonttype": "path"}):
+            make(report).savefig(buf, format="svg", metadata={"Date": None, "Creator": None},
+                                 bbox_inches="tight")
+        assert normal(ours) == normal(buf.getvalue()), make.__name__
+
+
 def test_validation_files_write(report, tmp_path):
     from acap.outputs import write_all
 

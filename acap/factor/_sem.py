@@ -486,7 +486,16 @@ class Engine:
             gmat = sinv - sinv @ (s.cov + np.outer(d, d)) @ sinv
             gmu = -2.0 * sinv @ d
             grad += w * (flat @ gmat.ravel() + d_mu @ gmu)
-            if need_info:
+            if need_info and cols_only:
+                # the diagonal as tr(dSigma S dSigma S) from one product per column; the
+                # full S dSigma S only for the columns asked for
+                ds_s = np.matmul(d_sigma, sinv)
+                a = np.matmul(sinv, ds_s[info_cols]).reshape(len(info_cols), -1)
+                sdm = d_mu @ sinv
+                info += w * (0.5 * flat @ a.T + d_mu @ sdm[info_cols].T)
+                diag += w * (0.5 * np.einsum("kij,kji->k", ds_s, ds_s)
+                             + np.einsum("ij,ij->i", d_mu, sdm))
+            elif need_info:
                 a = np.matmul(np.matmul(sinv, d_sigma), sinv).reshape(ncols, -1)
                 add_info(w, flat, a, d_mu, d_mu @ sinv)
         if cols_only:
