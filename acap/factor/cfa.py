@@ -663,23 +663,28 @@ def _fit_prepared(prepared, group_equal, meanstructure=True):
                       "(the model may not be identified)", RuntimeWarning, stacklevel=4)
         vcov = None
     params = _param_table(engine, x, vcov)
+    # row masks from the engine's arrays (comparing the table's string columns costs more)
+    kind = engine._cols["kind"]
+    diag = engine._cols["row"] == engine._cols["col"]
     if not meanstructure:
         # the intercepts only reproduce the sample means: lavaan's default model has neither
-        params = params[params["op"] != "~1"].reset_index(drop=True)
+        keep = (kind != "nu") & (kind != "alpha")
+        params = params[keep].reset_index(drop=True)
+        kind, diag = kind[keep], diag[keep]
         npar -= int(table.loc[table["kind"].isin(["nu", "alpha"]) & (table["free"] >= 0),
                               "free"].nunique())
     fit = _fit_measures(engine, x, fmin2, npar, meanstructure, scaled)
-    var_rows = params[(params["op"] == "~~") & (params["lhs"] == params["rhs"])]
-    if (var_rows["est"] < 0).any():
+    est = params["est"].to_numpy()
+    variance = ((kind == "theta") | (kind == "psi")) & diag
+    if (est[variance] < 0).any():
         # a Heywood case: lavaan warns too and, like lavaan, the estimates are kept as they are
-        worst = var_rows.loc[var_rows["est"].idxmin()]
+        worst = params.iloc[np.flatnonzero(variance)[np.argmin(est[variance])]]
         warnings.warn(f"some estimated variances are negative (e.g. {worst['lhs']}: "
                       f"{worst['est']:.3g}); the model may be misspecified or N too small",
                       RuntimeWarning, stacklevel=4)
     labels = tuple(s.label for s in gstats)
     params["group"] = params["group"].astype(int)
-    lo = params[params["op"] == "=~"].copy()
-    lo = lo.rename(columns={"lhs": "factor", "rhs": "item", "std_all": "std"})
+    lo = params[kind == "lambda"].rename(columns={"lhs": "factor", "rhs": "item", "std_all": "std"})
     if len(gstats) > 1:
         lo["group"] = [labels[g - 1] for g in lo["group"]]
         lo.index = [f"{f}=~{i} [{g}]" for f, i, g in zip(lo["factor"], lo["item"], lo["group"])]
