@@ -439,6 +439,7 @@ def validate(
     may be released beside them.
     """
     from acap.outputs import write_all
+    from acap.report.batch import usable_cores
     from acap.report_html import validation_files
     from acap.validate import validation_report
 
@@ -453,7 +454,8 @@ def validate(
         rep = validation_report(data, bank=bank, model=model, seed=seed, min_n=min_n, points=points, range=range_,
                                 reverse=[r.strip() for r in reverse.split(",") if r.strip()] if reverse else (),
                                 cfa_missing=cfa_missing, n_factors=n_factors, n_iter=n_iter, ordinal=ordinal,
-                                allow_small_n=allow_small_n, respondents="all" if all_respondents else "shown", **kw)
+                                allow_small_n=allow_small_n, respondents="all" if all_respondents else "shown",
+                                processes=usable_cores(), **kw)
     files = write_all(out, validation_files(rep, prefix=""))
     m = rep.meta
     if m.get("release_warning"):

@@ -37,6 +37,7 @@ import datetime as _dt
 import hashlib
 import os
 import platform
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -944,6 +945,83 @@ def _key_findings(adq: Section, ret: Section, cf: Section, rel: Section, n_scale
 _DEFAULT = object()  # "not given": the default depends on whether the data are acap responses
 
 
+def _captured(fn, *args):
+    """``fn(*args)`` with numpy's floating-point warnings off (as the sections run) and the
+    Python warnings it issues, as (message, category, filename, lineno), for the parent."""
+    import warnings
+
+    from acap._blas import blas_threads
+
+    # one BLAS thread: the process that forked this one keeps the other core busy
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"), blas_threads(1):
+        warnings.simplefilter("always")
+        value = fn(*args)
+    return value, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
+
+
+def _run_forked(conn, fn, args) -> None:
+    """The forked worker of :class:`_Background`: send ``fn(*args)`` and its warnings back."""
+    try:
+        conn.send(_captured(fn, *args))
+    except BaseException:  # noqa: BLE001 - whatever failed, the parent computes it again itself
+        pass
+    finally:
+        conn.close()
+
+
+class _Background:
+    """``fn(*args)`` computed in a forked process while this one carries on.
+
+    For sections that depend on no other (reliability, invariance): on a machine with two
+    cores they overlap the factor-analysis and CFA sections. Only where processes fork
+    (Linux): the child shares the loaded modules and the data, nothing is pickled but the
+    result, while a worker started any other way would import everything again. If the child
+    cannot start, fails or dies, :meth:`result` computes ``fn(*args)`` here instead, so the
+    outcome (value, exception or warnings) is the serial one.
+    """
+
+    def __init__(self, fn, *args):
+        self._fn, self._args = fn, args
+        self._proc = self._conn = None
+        if not sys.platform.startswith("linux"):
+            return
+        import multiprocessing
+
+        try:
+            ctx = multiprocessing.get_context("fork")
+            self._conn, send = ctx.Pipe(duplex=False)
+            self._proc = ctx.Process(target=_run_forked, args=(send, fn, args), daemon=True)
+            self._proc.start()
+            send.close()
+        except OSError:  # no process could be started: compute here
+            self._proc = None
+
+    def result(self):
+        """The value of ``fn(*args)``; the child's warnings are issued again in this process."""
+        import warnings
+
+        if self._proc is None:
+            return self._fn(*self._args)
+        try:
+            value, caught = self._conn.recv()
+        except (EOFError, OSError):  # the child failed or died: compute here
+            return self._fn(*self._args)
+        finally:
+            self._conn.close()
+            self._proc.join()
+        for message, category, filename, lineno in caught:
+            warnings.warn_explicit(message, category, filename, lineno)
+        return value
+
+
+def _independent_sections(d, model, scale_scores, invariance_args):
+    """The reliability section and, with ``invariance_args``, the invariance section: the two
+    sections no other depends on, computed together by the background worker."""
+    rel = _reliability_section(d, model, scale_scores)
+    inv = None if invariance_args is None else _invariance_section(*invariance_args)
+    return rel, inv
+
+
 def _is_acap_table(table, bank) -> bool:
     """True when a table looks like acap responses: organisation and role columns and bank items."""
     cols = set(table.data.columns)
@@ -956,7 +1034,7 @@ def validation_report(data, bank=None, model=None, group=_DEFAULT, seed: int = 2
                       date: str | None = None, points: int | None = None, range=None,  # noqa: A002
                       reverse=(), organisation=_DEFAULT, n_factors: int | None = None,
                       ordinal: bool = False, respondents: str = "shown",
-                      allow_small_n: bool = False) -> ValidationReport:
+                      allow_small_n: bool = False, processes: int = 1) -> ValidationReport:
     """Build the validation report of a questionnaire (acap's, or any numeric items) on a table.
 
     Two kinds of input. **acap responses** (organisation and role columns and acap item IDs,
@@ -1008,6 +1086,11 @@ def validation_report(data, bank=None, model=None, group=_DEFAULT, seed: int = 2
         first line that it must not be released with organisation results.
     allow_small_n : bool, default False
         Needed for a ``min_n`` below the default (see :func:`acap.publish.check_min_n`).
+    processes : int, default 1
+        With 2 or more (and processes that fork, as on Linux), the reliability and invariance
+        sections are computed in a worker process while this one computes the others
+        (``acap validate`` passes the usable cores). The report is the same either way, bar
+        the last binary digits of some numbers (the worker uses one BLAS thread).
     points : int, optional
         Other items: answers run 1..points.
     range : (low, high) or "LO,HI", optional
@@ -1051,7 +1134,7 @@ def validation_report(data, bank=None, model=None, group=_DEFAULT, seed: int = 2
                              "cfa_missing")
     for name, v, lo in (("n_iter", n_iter, 1), ("min_group_n", min_group_n, 2), ("n_modification_indices",
                                                                                    n_modification_indices, 0),
-                        ("min_n", min_n, 1)):
+                        ("min_n", min_n, 1), ("processes", processes, 1)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
             raise AcapInputError(f"must be a whole number of at least {lo}, got {v!r}", name)
     if n_factors is not None and (isinstance(n_factors, bool) or not isinstance(n_factors, (int, np.integer))
@@ -1154,17 +1237,25 @@ def validation_report(data, bank=None, model=None, group=_DEFAULT, seed: int = 2
     with np.errstate(all="ignore"):
         items_sec = _items_section(d, model)
         scale_scores = _scale_scores(d, model, min_share)
-        rel = _reliability_section(d, model, scale_scores)
+        inv_args = None if group is None else (x, bg, model, group, int(min_group_n), int(min_n), group == org_col)
+        background = None
+        if int(processes) > 1:
+            import acap.factor.cfa  # noqa: F401 - loaded once here rather than in both processes
+
+            background = _Background(_independent_sections, d, model, scale_scores, inv_args)
+            rel = inv = None
+        else:
+            rel = _reliability_section(d, model, scale_scores)
+            inv = None if inv_args is None else _invariance_section(*inv_args)
         adq = _adequacy_section(xm)
         ret = _retention_section(xm, int(seed), int(n_iter), len(model))
         ef = _efa_section(xm, ret, len(model), int(seed), model, n_factors)
         cf = _cfa_section(x, model, settings, int(n_modification_indices))
-        if group is None:
+        if background is not None:
+            rel, inv = background.result()
+        if inv is None:
             inv = Section("not requested", ("No grouping column was given, so invariance was not tested "
                                             "(give one with --group / group=).",), {}, {"group": None})
-        else:
-            inv = _invariance_section(x, bg, model, group, int(min_group_n), int(min_n),
-                                      by_org=group == org_col)
         if org_col is None:
             agg = Section("not requested", ("No organisation column was given, so aggregation was not examined "
                                             "(give one with --organisation / organisation=).",), {}, {})

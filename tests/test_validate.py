@@ -9,6 +9,8 @@ two-stage CFA used for incomplete data agrees with lavaan (fixtures from tests/r
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -252,6 +254,39 @@ def test_reproducible_with_the_same_seed():
     b = validation_report(data, seed=5, n_iter=5, date="x")
     assert report_to_json(a) == report_to_json(b)
     assert render_html(a) == render_html(b)
+
+
+def _same_numbers(a, b, path="report"):
+    """Equal JSON documents, numbers to 1e-9 (relative): a worker process with one BLAS thread
+    may sum in another order than a multithreaded BLAS, which moves the last binary digits."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for k in a:
+            _same_numbers(a[k], b[k], f"{path}/{k}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (u, v) in enumerate(zip(a, b)):
+            _same_numbers(u, v, f"{path}[{i}]")
+    elif isinstance(a, float) and isinstance(b, float):
+        assert b == pytest.approx(a, rel=1e-9, abs=1e-12), path
+    else:
+        assert a == b, path
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the worker process forks (Linux)")
+def test_worker_process_gives_the_same_report(monkeypatch):
+    from acap import validate
+
+    data = simulate(5, seed=7).responses
+    serial = validation_report(data, seed=5, n_iter=5, date="x")
+    assert serial.invariance.status == "ok" and serial.reliability.status == "ok"
+    forked = validation_report(data, seed=5, n_iter=5, date="x", processes=2)
+    _same_numbers(json.loads(report_to_json(serial)), json.loads(report_to_json(forked)))
+    assert render_html(forked) == render_html(serial)
+    # a worker that dies without an answer: the sections are computed in this process instead
+    monkeypatch.setattr(validate, "_run_forked", lambda conn, fn, args: os._exit(3))
+    died = validation_report(data, seed=5, n_iter=5, date="x", processes=2)
+    assert report_to_json(died) == report_to_json(serial)
 
 
 def test_html_is_complete_and_accessible(report):
