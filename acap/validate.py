@@ -1251,16 +1251,16 @@ def validation_report(data, bank=None, model=None, group=_DEFAULT, seed: int = 2
         ret = _retention_section(xm, int(seed), int(n_iter), len(model))
         ef = _efa_section(xm, ret, len(model), int(seed), model, n_factors)
         cf = _cfa_section(x, model, settings, int(n_modification_indices))
-        if background is not None:
-            rel, inv = background.result()
-        if inv is None:
-            inv = Section("not requested", ("No grouping column was given, so invariance was not tested "
-                                            "(give one with --group / group=).",), {}, {"group": None})
         if org_col is None:
             agg = Section("not requested", ("No organisation column was given, so aggregation was not examined "
                                             "(give one with --organisation / organisation=).",), {}, {})
         else:
             agg = _aggregation_section(d, model, scale_scores, int(min_n))
+        if background is not None:
+            rel, inv = background.result()
+        if inv is None:
+            inv = Section("not requested", ("No grouping column was given, so invariance was not tested "
+                                            "(give one with --group / group=).",), {}, {"group": None})
     verdicts = _verdicts(model, labels, rel, agg, inv, cf)
     thresholds = pd.DataFrame.from_dict(THRESHOLDS, orient="index").rename_axis("key")
     meta = dict(
