@@ -464,7 +464,9 @@ def _retention_section(xm, seed, n_iter, n_scales) -> Section:
     notes, tables, values = [], {}, {}
     try:
         _need_answers(xm)
-        pa = parallel_analysis(xm, n_iter=n_iter, seed=seed)
+        # the solver fixed by n_iter alone (as "auto" in a fresh process), so that the same data
+        # give the same report in a process that has loaded the compiled solver for other work
+        pa = parallel_analysis(xm, n_iter=n_iter, seed=seed, solver="newton" if n_iter >= 200 else "batched")
         values.update(pa_n_factors=pa.n_factors, pa_n_components=pa.n_components)
         tables["eigenvalues"] = pa.eigenvalues
     except _DATA_ERRORS as exc:
