@@ -155,6 +155,24 @@ def spd_inverse(a: np.ndarray) -> np.ndarray:
     return np.linalg.inv(a)
 
 
+def robust_sums(parts: RobustParts) -> tuple[np.ndarray, np.ndarray, float]:
+    """The sums over groups behind the sandwich and tr(U Gamma), from one W_g D_g per group.
+
+    Returns ``(E, M, t)``: E = sum f_g D_g' W_g D_g, M = sum f_g (W_g D_g)' Gamma_g W_g D_g and
+    t = sum tr(W_g Gamma_g); then N vcov = E^-1 M E^-1 (:func:`sandwich`) and tr(U Gamma) =
+    t - tr(E^-1 M) (:func:`ugamma_traces`), without computing W_g D_g once for each.
+    """
+    e_mat = middle = None
+    trace = 0.0
+    for d, w, gam, f in zip(parts.delta, parts.weight, parts.gamma, parts.frac):
+        wd = w @ d
+        e_g, m_g = f * d.T @ wd, f * wd.T @ gam @ wd
+        e_mat = e_g if e_mat is None else e_mat + e_g
+        middle = m_g if middle is None else middle + m_g
+        trace += float(np.sum(w * gam.T))
+    return e_mat, middle, trace
+
+
 def sandwich(parts: RobustParts, e_inv: np.ndarray, ntotal: int) -> np.ndarray:
     """Robust covariance matrix of the estimates (not N-scaled: divided by N)."""
     middle = np.zeros_like(e_inv)

@@ -30,7 +30,7 @@ from acap._blas import blas_threads
 from acap.errors import AcapInputError
 from acap.factor._sem import LOG2PI, Engine, GroupStats, Pattern, build_table, em_h1
 from acap.factor._robust import (RobustParts, available_case_gamma, missing_information, ml_delta, ml_weight,
-                                 sandwich, spd_inverse, ugamma_traces, vech_index)
+                                 robust_sums, spd_inverse, vech_index)
 from acap.factor.syntax import parse_model
 from acap.itemdata import numeric_items
 
@@ -603,12 +603,11 @@ def _two_stage(engine: Engine, x: np.ndarray):
         w_g, gamma_g = s.derived["two_stage"]
         weights.append(w_g)
         gammas.append(gamma_g)
-    parts = RobustParts(deltas, weights, gammas, frac)
-    e_mat = sum(f * d.T @ w @ d for d, w, f in zip(deltas, weights, frac))
+    e_mat, middle, trace = robust_sums(RobustParts(deltas, weights, gammas, frac))
     e_inv = np.linalg.inv(e_mat)
-    vcov = sandwich(parts, e_inv, n)
+    vcov = e_inv @ middle @ e_inv / n  # the sandwich
     df = gn * (p * (p + 1) / 2 + p) - engine.nfree
-    tr = ugamma_traces(parts, e_inv)[0]
+    tr = trace - float(np.sum(e_inv * middle.T))  # tr(U Gamma)
     # the baseline (independent items, free means and variances per group)
     vi, vj = vech_index(p)
     diag_rows = p + np.nonzero(vi == vj)[0]
@@ -620,9 +619,9 @@ def _two_stage(engine: Engine, x: np.ndarray):
         bdeltas.append(d)
     # lavaan scales its baseline model with an available-case ADF Gamma, not the two-stage
     # one (the baseline is refitted without standard errors, so it falls back on NACOV)
-    bparts = RobustParts(bdeltas, weights, [s.stage1_adf for s in engine.stats], frac)
-    be_inv = np.linalg.inv(sum(f * d.T @ w @ d for d, w, f in zip(bdeltas, weights, frac)))
-    btr = ugamma_traces(bparts, be_inv)[0]
+    b_mat, b_middle, b_trace = robust_sums(RobustParts(bdeltas, weights, [s.stage1_adf for s in engine.stats],
+                                                       frac))
+    btr = b_trace - float(np.sum(np.linalg.inv(b_mat) * b_middle.T))
     base_df = gn * p * (p - 1) / 2
     scale = tr / df if df > 0 else float("nan")
     return vcov, dict(test=(scale, 0.0), base_test=(btr / base_df, 0.0))
