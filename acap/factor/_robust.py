@@ -39,34 +39,38 @@ def vech_index(p: int) -> tuple[np.ndarray, np.ndarray]:
 
 @functools.lru_cache(maxsize=64)
 def _dup_kron_index(p: int):
-    """Flat indices of D'(A kron B)D's four terms, cached per p (read-only arrays).
+    """Where the four terms of D'(A kron B)D come from, cached per p (read-only arrays).
 
-    Returns ``(pairs, quads, weight)``: ``pairs`` (4, q, q) index a p x p matrix at (j, l),
-    (j, k), (i, l), (i, k) for vech rows (i, j) and columns (k, l), so that the product is
-    A[pairs[0]] B[pairs[3]] + A[pairs[1]] B[pairs[2]] + A[pairs[2]] B[pairs[1]] +
-    A[pairs[3]] B[pairs[0]]; ``quads`` the same four products' indices into a flattened
-    (p, p, p, p) array t[x, y, u, v] = A[x, y] B[u, v]; ``weight`` 1/2 per diagonal vech
-    element on either side.
+    For symmetric A and B, element (r, c) of D'(A kron B)D, r = vech (i, j) and c = vech (k, l),
+    is w_r w_c (A_jl B_ik + A_jk B_il + A_il B_jk + A_ik B_jl), w = 1/2 on the diagonal, 1 off
+    it. With t[s, u] = A[vech s] B[vech u] (an element and its mirror image share a vech
+    position), the four terms are gathers from t. Returns ``(lower, quads, weight)``: the
+    flat positions of vech's elements in a p x p matrix, the (4, q, q) indices of the terms
+    in t flattened, and w_r w_c.
     """
     i, j = vech_index(p)
-    ii, jj = i[:, None], j[:, None]
-    kk, ll = i[None, :], j[None, :]
-    pairs = np.stack([jj * p + ll, jj * p + kk, ii * p + ll, ii * p + kk])
-    quads = pairs * (p * p) + pairs[::-1]
+    q = len(i)
+    pos = np.empty((p, p), dtype=np.intp)
+    pos[i, j] = np.arange(q)
+    pos[j, i] = np.arange(q)
+    # vech positions of (j, l), (i, k), (j, k), (i, l) for row (i, j) and column (k, l)
+    jl, ik, jk, il = pos[np.ix_(j, j)], pos[np.ix_(i, i)], pos[np.ix_(j, i)], pos[np.ix_(i, j)]
+    quads = np.empty((4, q, q), dtype=np.intp)
+    for out, first, second in zip(quads, (jl, jk, il, ik), (ik, il, jk, jl)):
+        np.multiply(first, q, out=out)
+        out += second
     w = np.where(i == j, 0.5, 1.0)
-    weight = w[:, None] * w[None, :]
-    for arr in (pairs, quads, weight):
+    lower, weight = i * p + j, w[:, None] * w[None, :]
+    for arr in (lower, quads, weight):
         arr.flags.writeable = False
-    return pairs, quads, weight
+    return lower, quads, weight
 
 
 def dup_kron(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """D' (A kron B) D for symmetric A and B, D the duplication matrix (vech -> vec)."""
-    pairs, _, weight = _dup_kron_index(a.shape[0])
-    a, b = a.ravel(), b.ravel()
-    out = (a[pairs[0]] * b[pairs[3]] + a[pairs[1]] * b[pairs[2]] + a[pairs[2]] * b[pairs[1]]
-           + a[pairs[3]] * b[pairs[0]])
-    return out * weight
+    lower, quads, weight = _dup_kron_index(a.shape[0])
+    t = np.multiply.outer(a.ravel()[lower], b.ravel()[lower]).ravel()
+    return (t[quads[0]] + t[quads[1]] + t[quads[2]] + t[quads[3]]) * weight
 
 
 def ml_weight(sigma: np.ndarray, meanstructure: bool = True) -> np.ndarray:
@@ -128,9 +132,10 @@ def missing_information(patterns, mu: np.ndarray, sigma: np.ndarray, n: int) -> 
 
 def _dup_kron_sum(a: np.ndarray, b: np.ndarray, weight: np.ndarray, p: int) -> np.ndarray:
     """sum_k weight_k D'(A_k kron B_k)D for symmetric A_k, B_k given as rows of ``a``, ``b`` (k, p*p)."""
-    # t[x, y, u, v] = sum_k weight_k A_k[x, y] B_k[u, v]
-    t = ((a * weight[:, None]).T @ b).ravel()
-    _, quads, w = _dup_kron_index(p)
+    # t[s, u] = sum_k weight_k A_k[vech s] B_k[vech u]: symmetric matrices need only their
+    # lower triangles, a quarter of the products of whole matrices
+    lower, quads, w = _dup_kron_index(p)
+    t = ((a[:, lower] * weight[:, None]).T @ b[:, lower]).ravel()
     return (t[quads[0]] + t[quads[1]] + t[quads[2]] + t[quads[3]]) * w
 
 
