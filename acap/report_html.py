@@ -346,7 +346,9 @@ def figure_loadings(report):
             v = a[r, c]
             if abs(v) >= cut("salient_loading"):
                 txt = f"{v:.2f}".replace("0.", ".", 1)
-                ax.text(c, r, txt, ha="center", va="center", fontsize=7.5, color=_text_colour(im.cmap(im.norm(v))))
+                label = ax.text(c, r, txt, ha="center", va="center", fontsize=7.5,
+                                color=_text_colour(im.cmap(im.norm(v))))
+                label.set_in_layout(False)  # inside its cell: nothing to add to the tight bounding box
     ax.set_xticks(range(len(fac)), fac, fontsize=8)
     ax.set_yticks(range(len(items)), items, fontsize=8)
     ax.xaxis.tick_top()
