@@ -438,10 +438,16 @@ def validate(
     By default it covers what organisation results scored with the same --min-n show, so it
     may be released beside them.
     """
+    import gc
+
     from acap.outputs import write_all
     from acap.report.batch import usable_cores
     from acap.report_html import validation_files
     from acap.validate import validation_report
+
+    # One report per process: what is loaded by now (the modules and their objects) stays to
+    # the end, so the garbage collector need not walk it on every full pass (0.1-0.2 s here).
+    gc.freeze()
 
     t0 = time.perf_counter()
     out = out if out is not None else data.with_suffix("").with_name(data.stem + "-validation")
