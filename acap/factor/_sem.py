@@ -179,12 +179,12 @@ def em_h1(patterns: list[Pattern], p: int, n: int, tol: float = 1e-11, max_iter:
             by_missing.setdefault(p - len(o), []).append((pt.n, o, np.setdiff1d(allv, o), sx, sxx))
     blocks = []
     for rows in by_missing.values():
-        cnt = np.array([r[0] for r in rows], float)
+        counts = np.array([r[0] for r in rows], float)
         o = np.array([r[1] for r in rows])
         u = np.array([r[2] for r in rows])
         flat_uo = (u[:, :, None] * p + o[:, None, :]).ravel()
         flat_ou = (o[:, None, :] * p + u[:, :, None]).ravel()
-        blocks.append((cnt, o, u, np.array([r[3] for r in rows]), np.array([r[4] for r in rows]),
+        blocks.append((counts, o, u, np.array([r[3] for r in rows]), np.array([r[4] for r in rows]),
                        u[:, :, None], u[:, None, :], o[:, None, :], u.ravel(),
                        np.concatenate([flat_uo, flat_ou]), (u[:, :, None] * p + u[:, None, :]).ravel()))
     for _ in range(max_iter):
@@ -194,17 +194,17 @@ def em_h1(patterns: list[Pattern], p: int, n: int, tol: float = 1e-11, max_iter:
         # precision matrix K: regression B = -K_uu^-1 K_uo, residual covariance K_uu^-1 (small
         # blocks, instead of solving with each pattern's observed block of Sigma)
         prec = np.linalg.inv(sigma)
-        for cnt, o, u, sx, sxx, u_r, u_c, o_c, u_flat, flat_x, flat_uu in blocks:
+        for counts, o, u, sx, sxx, u_r, u_c, o_c, u_flat, flat_x, flat_uu in blocks:
             c = np.linalg.inv(prec[u_r, u_c])
             b = -c @ prec[u_r, o_c]
             a = mu[u] - np.einsum("kmq,kq->km", b, mu[o])
             bsx = np.einsum("kmq,kq->km", b, sx)
-            s1 += np.bincount(u_flat, (cnt[:, None] * a + bsx).ravel(), p)
+            s1 += np.bincount(u_flat, (counts[:, None] * a + bsx).ravel(), p)
             uo = (b @ sxx + a[:, :, None] * sx[:, None, :]).ravel()
             s2 += np.bincount(flat_x, np.concatenate([uo, uo]), p * p)
             bsa = bsx[:, :, None] * a[:, None, :]
             uu = (b @ sxx @ b.transpose(0, 2, 1) + bsa + bsa.transpose(0, 2, 1)
-                  + cnt[:, None, None] * (a[:, :, None] * a[:, None, :] + c))
+                  + counts[:, None, None] * (a[:, :, None] * a[:, None, :] + c))
             s2 += np.bincount(flat_uu, uu.ravel(), p * p)
         s2 = s2.reshape(p, p)
         mu_new = s1 / n
