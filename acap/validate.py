@@ -963,6 +963,10 @@ def _captured(fn, *args):
 
 def _run_forked(conn, fn, args) -> None:
     """The forked worker of :class:`_Background`: send ``fn(*args)`` and its warnings back."""
+    import gc
+
+    # what the child inherited outlives it: the collector need not walk (and so copy) it
+    gc.freeze()
     try:
         conn.send(_captured(fn, *args))
     except BaseException:  # noqa: BLE001 - whatever failed, the parent computes it again itself
