@@ -25,8 +25,7 @@ from math import comb
 import numpy as np
 import pandas as pd
 from acap import _dist
-from threadpoolctl import threadpool_limits
-
+from acap._blas import blas_threads
 from acap.errors import AcapInputError
 from acap.factor._corr import smc
 from acap.factor.omega import OmegaResult, omega  # omega lives with the factor models it fits
@@ -577,7 +576,7 @@ def _bootstrap_alpha(x: np.ndarray, n_boot: int, seed) -> np.ndarray:
     out = np.empty(n_boot)
     # Blocks of about a million counts keep the count matrix in cache-friendly, reused memory.
     block = max(1, min(n_boot, _BOOT_BLOCK // nsub))
-    with threadpool_limits(limits=_BOOT_THREADS):
+    with blas_threads(_BOOT_THREADS):
         for start in range(0, n_boot, block):
             b = min(block, n_boot - start)
             # int32 draws: half the memory traffic of int64 (the values are the same for this range)

@@ -37,6 +37,7 @@ import datetime as _dt
 import hashlib
 import os
 import platform
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -250,14 +251,15 @@ def _withheld_groups(counts: pd.Series, min_n: int) -> list:
     return [lab for lab, h, v in zip(counts.index, held, counts.to_numpy()) if h and v >= min_n]
 
 
-def _bank_file(bank, path) -> str:
-    """How the bank was given: its file, "default", or a Bank object that is not the default."""
+def _bank_file(bank, path, default=None) -> str:
+    """How the bank was given: its file, "default", or a Bank object that is not the default
+    (``default``: the default bank, when the caller has loaded it already)."""
     if path is not None:
         return str(path)
     from acap.items import load_bank
 
     try:
-        return "default" if bank == load_bank() else "Bank object (not the default bank)"
+        return "default" if bank == (default or load_bank()) else "Bank object (not the default bank)"
     except AcapInputError:
         return "Bank object"
 
@@ -273,7 +275,8 @@ _DATA_ERRORS = (ValueError, ArithmeticError)
 
 def _need_answers(frame: pd.DataFrame) -> None:
     """Refuse items with fewer than two answers before an estimator computes on empty columns."""
-    few = [str(c) for c in frame.columns if frame[c].notna().sum() < 2]
+    answered = frame.notna().sum().to_numpy()
+    few = [str(c) for c, k in zip(frame.columns, answered) if k < 2]
     if few:
         raise AcapInputError(f"{'item' if len(few) == 1 else 'items'} {', '.join(few)} "
                              f"{'has' if len(few) == 1 else 'have'} fewer than two answers")
@@ -461,7 +464,9 @@ def _retention_section(xm, seed, n_iter, n_scales) -> Section:
     notes, tables, values = [], {}, {}
     try:
         _need_answers(xm)
-        pa = parallel_analysis(xm, n_iter=n_iter, seed=seed)
+        # the solver fixed by n_iter alone (as "auto" in a fresh process), so that the same data
+        # give the same report in a process that has loaded the compiled solver for other work
+        pa = parallel_analysis(xm, n_iter=n_iter, seed=seed, solver="newton" if n_iter >= 200 else "batched")
         values.update(pa_n_factors=pa.n_factors, pa_n_components=pa.n_components)
         tables["eigenvalues"] = pa.eigenvalues
     except _DATA_ERRORS as exc:
@@ -942,6 +947,87 @@ def _key_findings(adq: Section, ret: Section, cf: Section, rel: Section, n_scale
 _DEFAULT = object()  # "not given": the default depends on whether the data are acap responses
 
 
+def _captured(fn, *args):
+    """``fn(*args)`` with numpy's floating-point warnings off (as the sections run) and the
+    Python warnings it issues, as (message, category, filename, lineno), for the parent."""
+    import warnings
+
+    from acap._blas import blas_threads
+
+    # one BLAS thread: the process that forked this one keeps the other core busy
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"), blas_threads(1):
+        warnings.simplefilter("always")
+        value = fn(*args)
+    return value, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
+
+
+def _run_forked(conn, fn, args) -> None:
+    """The forked worker of :class:`_Background`: send ``fn(*args)`` and its warnings back."""
+    import gc
+
+    # what the child inherited outlives it: the collector need not walk (and so copy) it
+    gc.freeze()
+    try:
+        conn.send(_captured(fn, *args))
+    except BaseException:  # noqa: BLE001 - whatever failed, the parent computes it again itself
+        pass
+    finally:
+        conn.close()
+
+
+class _Background:
+    """``fn(*args)`` computed in a forked process while this one carries on.
+
+    For sections that depend on no other (reliability, invariance): on a machine with two
+    cores they overlap the factor-analysis and CFA sections. Only where processes fork
+    (Linux): the child shares the loaded modules and the data, nothing is pickled but the
+    result, while a worker started any other way would import everything again. If the child
+    cannot start, fails or dies, :meth:`result` computes ``fn(*args)`` here instead, so the
+    outcome (value, exception or warnings) is the serial one.
+    """
+
+    def __init__(self, fn, *args):
+        self._fn, self._args = fn, args
+        self._proc = self._conn = None
+        if not sys.platform.startswith("linux"):
+            return
+        import multiprocessing
+
+        try:
+            ctx = multiprocessing.get_context("fork")
+            self._conn, send = ctx.Pipe(duplex=False)
+            self._proc = ctx.Process(target=_run_forked, args=(send, fn, args), daemon=True)
+            self._proc.start()
+            send.close()
+        except OSError:  # no process could be started: compute here
+            self._proc = None
+
+    def result(self):
+        """The value of ``fn(*args)``; the child's warnings are issued again in this process."""
+        import warnings
+
+        if self._proc is None:
+            return self._fn(*self._args)
+        try:
+            value, caught = self._conn.recv()
+        except (EOFError, OSError):  # the child failed or died: compute here
+            return self._fn(*self._args)
+        finally:
+            self._conn.close()
+            self._proc.join()
+        for message, category, filename, lineno in caught:
+            warnings.warn_explicit(message, category, filename, lineno)
+        return value
+
+
+def _independent_sections(d, model, scale_scores, invariance_args):
+    """The reliability section and, with ``invariance_args``, the invariance section: the two
+    sections no other depends on, computed together by the background worker."""
+    rel = _reliability_section(d, model, scale_scores)
+    inv = None if invariance_args is None else _invariance_section(*invariance_args)
+    return rel, inv
+
+
 def _is_acap_table(table, bank) -> bool:
     """True when a table looks like acap responses: organisation and role columns and bank items."""
     cols = set(table.data.columns)
@@ -954,7 +1040,7 @@ def validation_report(data, bank=None, model=None, group=_DEFAULT, seed: int = 2
                       date: str | None = None, points: int | None = None, range=None,  # noqa: A002
                       reverse=(), organisation=_DEFAULT, n_factors: int | None = None,
                       ordinal: bool = False, respondents: str = "shown",
-                      allow_small_n: bool = False) -> ValidationReport:
+                      allow_small_n: bool = False, processes: int = 1) -> ValidationReport:
     """Build the validation report of a questionnaire (acap's, or any numeric items) on a table.
 
     Two kinds of input. **acap responses** (organisation and role columns and acap item IDs,
@@ -1006,6 +1092,11 @@ def validation_report(data, bank=None, model=None, group=_DEFAULT, seed: int = 2
         first line that it must not be released with organisation results.
     allow_small_n : bool, default False
         Needed for a ``min_n`` below the default (see :func:`acap.publish.check_min_n`).
+    processes : int, default 1
+        With 2 or more (and processes that fork, as on Linux), the reliability and invariance
+        sections are computed in a worker process while this one computes the others
+        (``acap validate`` passes the usable cores). The report is the same either way, bar
+        the last binary digits of some numbers (the worker uses one BLAS thread).
     points : int, optional
         Other items: answers run 1..points.
     range : (low, high) or "LO,HI", optional
@@ -1049,7 +1140,7 @@ def validation_report(data, bank=None, model=None, group=_DEFAULT, seed: int = 2
                              "cfa_missing")
     for name, v, lo in (("n_iter", n_iter, 1), ("min_group_n", min_group_n, 2), ("n_modification_indices",
                                                                                    n_modification_indices, 0),
-                        ("min_n", min_n, 1)):
+                        ("min_n", min_n, 1), ("processes", processes, 1)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
             raise AcapInputError(f"must be a whole number of at least {lo}, got {v!r}", name)
     if n_factors is not None and (isinstance(n_factors, bool) or not isinstance(n_factors, (int, np.integer))
@@ -1152,28 +1243,37 @@ def validation_report(data, bank=None, model=None, group=_DEFAULT, seed: int = 2
     with np.errstate(all="ignore"):
         items_sec = _items_section(d, model)
         scale_scores = _scale_scores(d, model, min_share)
-        rel = _reliability_section(d, model, scale_scores)
+        inv_args = None if group is None else (x, bg, model, group, int(min_group_n), int(min_n), group == org_col)
+        background = None
+        if int(processes) > 1:
+            import acap.factor.cfa  # noqa: F401 - loaded once here rather than in both processes
+
+            background = _Background(_independent_sections, d, model, scale_scores, inv_args)
+            rel = inv = None
+        else:
+            rel = _reliability_section(d, model, scale_scores)
+            inv = None if inv_args is None else _invariance_section(*inv_args)
         adq = _adequacy_section(xm)
         ret = _retention_section(xm, int(seed), int(n_iter), len(model))
         ef = _efa_section(xm, ret, len(model), int(seed), model, n_factors)
         cf = _cfa_section(x, model, settings, int(n_modification_indices))
-        if group is None:
-            inv = Section("not requested", ("No grouping column was given, so invariance was not tested "
-                                            "(give one with --group / group=).",), {}, {"group": None})
-        else:
-            inv = _invariance_section(x, bg, model, group, int(min_group_n), int(min_n),
-                                      by_org=group == org_col)
         if org_col is None:
             agg = Section("not requested", ("No organisation column was given, so aggregation was not examined "
                                             "(give one with --organisation / organisation=).",), {}, {})
         else:
             agg = _aggregation_section(d, model, scale_scores, int(min_n))
+        if background is not None:
+            rel, inv = background.result()
+        if inv is None:
+            inv = Section("not requested", ("No grouping column was given, so invariance was not tested "
+                                            "(give one with --group / group=).",), {}, {"group": None})
     verdicts = _verdicts(model, labels, rel, agg, inv, cf)
     thresholds = pd.DataFrame.from_dict(THRESHOLDS, orient="index").rename_axis("key")
     meta = dict(
         release_warning=ALL_RESPONDENTS_WARNING if respondents == "all" else None,
         title=d.title, acap_version=acap.__version__, bank=d.bank,
-        bank_version=d.bank_version, bank_file=_bank_file(bank, bank_path) if bank is not None else "none",
+        bank_version=d.bank_version,
+        bank_file=_bank_file(bank, bank_path, default_bank) if bank is not None else "none",
         data_source=source, data_sha256=sha,
         date=date or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         n_respondents=int(len(bg)), n_organisations=int(bg[org_col].nunique()) if org_col else None,

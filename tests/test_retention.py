@@ -115,15 +115,21 @@ def test_batched_solver_equals_compiled_solver():
         np.testing.assert_allclose(_one_factor_values_batched(rs), _one_factor_values(rs), atol=1e-6)
 
 
-def test_auto_solver_is_compiled_only_for_many_iterations(sim):
+def test_auto_solver_is_compiled_only_for_many_iterations_or_once_loaded(sim, monkeypatch):
+    monkeypatch.setattr(retention, "_compiled_loaded", False)  # as in a fresh process
     a = af.parallel_analysis(sim, n_iter=20, seed=3)
     b = af.parallel_analysis(sim, n_iter=20, seed=3, solver="newton")
     assert a.settings["solver"] == "batched" and b.settings["solver"] == "newton"
     # same draws, same minima: the same table up to the solvers' tolerance
     pd.testing.assert_frame_equal(a.eigenvalues, b.eigenvalues, atol=1e-6)
+    # the compiled code is loaded now: nothing left to pay for, so the default uses it
+    c = af.parallel_analysis(sim, n_iter=20, seed=3)
+    assert c.settings["solver"] == "newton"
+    pd.testing.assert_frame_equal(c.eigenvalues, b.eigenvalues)
 
 
-def test_parallel_is_reproducible_and_options(sim):
+def test_parallel_is_reproducible_and_options(sim, monkeypatch):
+    monkeypatch.setattr(retention, "_compiled_loaded", False)  # as in a fresh process
     a = af.parallel_analysis(sim, n_iter=10, seed=5)
     b = af.parallel_analysis(sim, n_iter=10, seed=5)
     pd.testing.assert_frame_equal(a.eigenvalues, b.eigenvalues)

@@ -9,6 +9,8 @@ two-stage CFA used for incomplete data agrees with lavaan (fixtures from tests/r
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -254,6 +256,39 @@ def test_reproducible_with_the_same_seed():
     assert render_html(a) == render_html(b)
 
 
+def _same_numbers(a, b, path="report"):
+    """Equal JSON documents, numbers to 1e-9 (relative): a worker process with one BLAS thread
+    may sum in another order than a multithreaded BLAS, which moves the last binary digits."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for k in a:
+            _same_numbers(a[k], b[k], f"{path}/{k}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (u, v) in enumerate(zip(a, b)):
+            _same_numbers(u, v, f"{path}[{i}]")
+    elif isinstance(a, float) and isinstance(b, float):
+        assert b == pytest.approx(a, rel=1e-9, abs=1e-12), path
+    else:
+        assert a == b, path
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the worker process forks (Linux)")
+def test_worker_process_gives_the_same_report(monkeypatch):
+    from acap import validate
+
+    data = simulate(5, seed=7).responses
+    serial = validation_report(data, seed=5, n_iter=5, date="x")
+    assert serial.invariance.status == "ok" and serial.reliability.status == "ok"
+    forked = validation_report(data, seed=5, n_iter=5, date="x", processes=2)
+    _same_numbers(json.loads(report_to_json(serial)), json.loads(report_to_json(forked)))
+    assert render_html(forked) == render_html(serial)
+    # a worker that dies without an answer: the sections are computed in this process instead
+    monkeypatch.setattr(validate, "_run_forked", lambda conn, fn, args: os._exit(3))
+    died = validation_report(data, seed=5, n_iter=5, date="x", processes=2)
+    assert report_to_json(died) == report_to_json(serial)
+
+
 def test_html_is_complete_and_accessible(report):
     page = render_html(report)
     assert page.startswith("<!DOCTYPE html>") and '<html lang="en">' in page
@@ -266,6 +301,31 @@ def test_html_is_complete_and_accessible(report):
     assert report.meta["data_sha256"] in page and report.meta["acap_version"] in page
     for source in ("Nunnally", "Hu L, Bentler PM", "Cheung GW", "LeBreton", "Terwee", "Kaiser HF"):
         assert source in page
+
+
+def test_figures_cropped_as_savefig_tight(report):
+    """The report measures each figure's tight bounding box itself (savefig's own "tight" first
+    draws the whole figure once to measure it): the SVG must be the one savefig's "tight" gives,
+    to the rounding of the last printed digit and the clip-path ids hashed from it."""
+    import base64
+    import io
+    import re
+
+    import matplotlib
+
+    from acap.report_html import _svg, figure_item_distributions, figure_loadings, figure_scree
+
+    def normal(svg):
+        svg = re.sub(r'(url\(#|id=")p[0-9a-f]{10}', r"\1clip", svg)
+        return re.sub(r"-?\d+\.\d+", lambda m: f"{float(m.group()):.4f}", svg)
+
+    for make in (figure_item_distributions, figure_scree, figure_loadings):
+        ours = base64.b64decode(_svg(make(report)).split(",", 1)[1]).decode("utf-8")
+        buf = io.StringIO()
+        with matplotlib.rc_context({"svg.hashsalt": "acap", "svg.fonttype": "path"}):
+            make(report).savefig(buf, format="svg", metadata={"Date": None, "Creator": None},
+                                 bbox_inches="tight")
+        assert normal(ours) == normal(buf.getvalue()), make.__name__
 
 
 def test_validation_files_write(report, tmp_path):

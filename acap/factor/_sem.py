@@ -28,7 +28,7 @@ L-BFGS-B as a last resort.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -70,6 +70,9 @@ class GroupStats:
     stage1: list[Pattern] | None = None
     #: two-stage ML: the available-case ADF Gamma lavaan uses for the baseline model's scaling
     stage1_adf: np.ndarray | None = None
+    #: quantities that depend on the statistics only (two-stage weight and Gamma), kept once
+    #: computed for the next model fitted to the same statistics (the invariance steps)
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
         p = len(self.mean)
@@ -161,10 +164,11 @@ def em_h1(patterns: list[Pattern], p: int, n: int, tol: float = 1e-11, max_iter:
     mu = t1 / cnt
     sigma = np.diag(t2 / cnt - mu ** 2)
     allv = np.arange(p)
-    # per pattern, once: index grids and the observed sums (the loop then only solves)
+    # once: the observed sums of every pattern, and the incomplete patterns stacked by their
+    # number of missing items, so that each iteration's E-step is a few batched products
     base1 = np.zeros(p)
     base2 = np.zeros((p, p))
-    incomplete = []
+    by_missing: dict[int, list] = {}
     for pt in patterns:
         o = pt.obs
         sx = pt.n * pt.mean
@@ -172,22 +176,37 @@ def em_h1(patterns: list[Pattern], p: int, n: int, tol: float = 1e-11, max_iter:
         base1[o] += sx
         base2[np.ix_(o, o)] += sxx
         if len(o) < p:
-            u = np.setdiff1d(allv, o)
-            incomplete.append((pt.n, o, u, np.ix_(o, o), np.ix_(o, u), np.ix_(u, u),
-                               np.ix_(u, o), sx, sxx))
+            by_missing.setdefault(p - len(o), []).append((pt.n, o, np.setdiff1d(allv, o), sx, sxx))
+    blocks = []
+    for rows in by_missing.values():
+        counts = np.array([r[0] for r in rows], float)
+        o = np.array([r[1] for r in rows])
+        u = np.array([r[2] for r in rows])
+        flat_uo = (u[:, :, None] * p + o[:, None, :]).ravel()
+        flat_ou = (o[:, None, :] * p + u[:, :, None]).ravel()
+        blocks.append((counts, o, u, np.array([r[3] for r in rows]), np.array([r[4] for r in rows]),
+                       u[:, :, None], u[:, None, :], o[:, None, :], u.ravel(),
+                       np.concatenate([flat_uo, flat_ou]), (u[:, :, None] * p + u[:, None, :]).ravel()))
     for _ in range(max_iter):
         s1 = base1.copy()
-        s2 = base2.copy()
-        for cnt_k, o, u, ioo, iou, iuu, iuo, sx, sxx in incomplete:
-            b = np.linalg.solve(sigma[ioo], sigma[iou]).T
-            a = mu[u] - b @ mu[o]
-            c = sigma[iuu] - b @ sigma[iou]
-            s1[u] += cnt_k * a + b @ sx
-            uo = b @ sxx + np.outer(a, sx)
-            s2[iuo] += uo
-            s2[iou] += uo.T
-            bsa = b @ np.outer(sx, a)
-            s2[iuu] += b @ sxx @ b.T + bsa + bsa.T + cnt_k * (np.outer(a, a) + c)
+        s2 = base2.ravel().copy()
+        # the conditional distribution of the missing items given the observed ones, from the
+        # precision matrix K: regression B = -K_uu^-1 K_uo, residual covariance K_uu^-1 (small
+        # blocks, instead of solving with each pattern's observed block of Sigma)
+        prec = np.linalg.inv(sigma)
+        for counts, o, u, sx, sxx, u_r, u_c, o_c, u_flat, flat_x, flat_uu in blocks:
+            c = np.linalg.inv(prec[u_r, u_c])
+            b = -c @ prec[u_r, o_c]
+            a = mu[u] - np.einsum("kmq,kq->km", b, mu[o])
+            bsx = np.einsum("kmq,kq->km", b, sx)
+            s1 += np.bincount(u_flat, (counts[:, None] * a + bsx).ravel(), p)
+            uo = (b @ sxx + a[:, :, None] * sx[:, None, :]).ravel()
+            s2 += np.bincount(flat_x, np.concatenate([uo, uo]), p * p)
+            bsa = bsx[:, :, None] * a[:, None, :]
+            uu = (b @ sxx @ b.transpose(0, 2, 1) + bsa + bsa.transpose(0, 2, 1)
+                  + counts[:, None, None] * (a[:, :, None] * a[:, None, :] + c))
+            s2 += np.bincount(flat_uu, uu.ravel(), p * p)
+        s2 = s2.reshape(p, p)
         mu_new = s1 / n
         sigma_new = s2 / n - np.outer(mu_new, mu_new)
         sigma_new = 0.5 * (sigma_new + sigma_new.T)
@@ -270,6 +289,13 @@ def build_table(factors, items, loadings, ngroups, equal_loadings=False,
     return table
 
 
+def _columns(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The parameter table's group, kind, row, col, free and value columns as numpy arrays."""
+    return dict(group=table["group"].to_numpy(int), kind=table["kind"].to_numpy(object),
+                row=table["row"].to_numpy(int), col=table["col"].to_numpy(int),
+                free=table["free"].to_numpy(int), value=table["value"].to_numpy(float))
+
+
 class Engine:
     """Implied moments, discrepancy, gradient and expected information for a parameter table."""
 
@@ -280,22 +306,25 @@ class Engine:
         self.ngroups = len(stats)
         self.ntotal = int(sum(s.n for s in stats))
         self.weights = np.array([s.n / self.ntotal for s in stats])
-        self.nfree = int(table["free"].max()) + 1 if (table["free"] >= 0).any() else 0
+        # the table's columns as arrays, read once (pandas filtering per group and kind cost
+        # more than the small fits themselves)
+        cols = _columns(table)
+        self._cols = cols
+        free_all = cols["free"]
+        self.nfree = int(free_all.max()) + 1 if (free_all >= 0).any() else 0
         # per group, per kind: (rows, cols, free, value) arrays for fast filling
         self._parts = []
-        for g in range(self.ngroups):
-            sub = table[table["group"] == g]
-            parts = {}
-            for kind in KINDS:
-                k = sub[sub["kind"] == kind]
-                parts[kind] = (k["row"].to_numpy(int), k["col"].to_numpy(int),
-                               k["free"].to_numpy(int), k["value"].to_numpy(float))
-            self._parts.append(parts)
         self._free_rows = []
         for g in range(self.ngroups):
-            sub = table[(table["group"] == g) & (table["free"] >= 0)]
-            self._free_rows.append(list(zip(sub["kind"], sub["row"].astype(int),
-                                            sub["col"].astype(int), sub["free"].astype(int))))
+            in_g = cols["group"] == g
+            parts = {}
+            for kind in KINDS:
+                sel = in_g & (cols["kind"] == kind)
+                parts[kind] = (cols["row"][sel], cols["col"][sel], free_all[sel], cols["value"][sel])
+            self._parts.append(parts)
+            sel = in_g & (free_all >= 0)
+            self._free_rows.append(list(zip(cols["kind"][sel].tolist(), cols["row"][sel].tolist(),
+                                            cols["col"][sel].tolist(), free_all[sel].tolist())))
 
     # -- model matrices -------------------------------------------------------------------
     def matrices(self, x: np.ndarray, g: int):
@@ -376,8 +405,10 @@ class Engine:
         if table is None:
             rows = self._free_rows[g]
         else:
-            sub = table[(table["group"] == g) & (table["free"] >= 0)]
-            rows = list(zip(sub["kind"], sub["row"], sub["col"], sub["free"]))
+            cols = _columns(table)
+            sel = (cols["group"] == g) & (cols["free"] >= 0)
+            rows = list(zip(cols["kind"][sel].tolist(), cols["row"][sel].tolist(),
+                            cols["col"][sel].tolist(), cols["free"][sel].tolist()))
         lam, theta, psi, nu, alpha = self.matrices(x[: self.nfree], g)
         p = self.p
         d_sigma = np.zeros((ncols, p, p))
@@ -402,11 +433,33 @@ class Engine:
                 d_mu[f] += lam[:, r]
         return d_sigma, d_mu
 
-    def derivatives(self, x: np.ndarray, table=None, ncols=None, need_info=True):
-        """Gradient of F and the unit expected information (both weighted over groups)."""
+    def derivatives(self, x: np.ndarray, table=None, ncols=None, need_info=True, info_cols=None):
+        """Gradient of F and the unit expected information (both weighted over groups).
+
+        With ``info_cols`` (column indices) the result is ``(grad, info[:, info_cols],
+        diag(info))`` instead: what modification indices need of the information of a model
+        extended by every fixed parameter, most of whose full matrix they never read.
+        """
         ncols = self.nfree if ncols is None else ncols
         grad = np.zeros(ncols)
-        info = np.zeros((ncols, ncols)) if need_info else None
+        cols_only = info_cols is not None
+        if cols_only:
+            need_info = True
+            info = np.zeros((ncols, len(info_cols)))
+            diag = np.zeros(ncols)
+        else:
+            info = np.zeros((ncols, ncols)) if need_info else None
+
+        def add_info(w, d_flat, a_flat, dm_flat, sdm_flat):
+            # w (0.5 dSigma' A + dmu' S dmu), A = Sigma^-1 dSigma Sigma^-1, S dmu = sdm
+            nonlocal info, diag
+            if cols_only:
+                info += w * (0.5 * d_flat @ a_flat[info_cols].T + dm_flat @ sdm_flat[info_cols].T)
+                diag += w * (0.5 * np.einsum("ij,ij->i", d_flat, a_flat)
+                             + np.einsum("ij,ij->i", dm_flat, sdm_flat))
+            else:
+                info += w * (0.5 * d_flat @ a_flat.T + dm_flat @ sdm_flat.T)
+
         for g, s in enumerate(self.stats):
             sigma, mu = self.implied(x[: self.nfree], g)
             d_sigma, d_mu = self.jacobian(x, g, table, ncols)
@@ -422,9 +475,9 @@ class Engine:
                         ds = d_sigma[(slice(None),) + b.rows]  # (ncols, k, q, q)
                         dm = d_mu[:, b.obs]  # (ncols, k, q)
                         a = (sinv[None] @ ds @ sinv[None]) * b.w[None, :, None, None]
-                        info += w * 0.5 * ds.reshape(ncols, -1) @ a.reshape(ncols, -1).T
                         sdm = np.einsum("kij,akj->aki", sinv, dm) * b.w[None, :, None]
-                        info += w * dm.reshape(ncols, -1) @ sdm.reshape(ncols, -1).T
+                        add_info(w, ds.reshape(ncols, -1), a.reshape(ncols, -1),
+                                 dm.reshape(ncols, -1), sdm.reshape(ncols, -1))
                 continue
             sinv = np.linalg.inv(sigma)
             sinv = 0.5 * (sinv + sinv.T)
@@ -433,9 +486,20 @@ class Engine:
             gmat = sinv - sinv @ (s.cov + np.outer(d, d)) @ sinv
             gmu = -2.0 * sinv @ d
             grad += w * (flat @ gmat.ravel() + d_mu @ gmu)
-            if need_info:
+            if need_info and cols_only:
+                # the diagonal as tr(dSigma S dSigma S) from one product per column; the
+                # full S dSigma S only for the columns asked for
+                ds_s = np.matmul(d_sigma, sinv)
+                a = np.matmul(sinv, ds_s[info_cols]).reshape(len(info_cols), -1)
+                sdm = d_mu @ sinv
+                info += w * (0.5 * flat @ a.T + d_mu @ sdm[info_cols].T)
+                diag += w * (0.5 * np.einsum("kij,kji->k", ds_s, ds_s)
+                             + np.einsum("ij,ij->i", d_mu, sdm))
+            elif need_info:
                 a = np.matmul(np.matmul(sinv, d_sigma), sinv).reshape(ncols, -1)
-                info += w * (0.5 * flat @ a.T + d_mu @ sinv @ d_mu.T)
+                add_info(w, flat, a, d_mu, d_mu @ sinv)
+        if cols_only:
+            return grad, info, diag
         if need_info:
             info = 0.5 * (info + info.T)
         return grad, info
@@ -473,15 +537,78 @@ class Engine:
             np.add.at(grad, f[free], w * (lam.T @ gmu)[r[free]])
         return grad
 
+    def gradients(self, xs: np.ndarray) -> np.ndarray:
+        """dF/dx at each row of ``xs`` (k, nfree): :meth:`gradient` for many points at once.
+
+        Complete-data moments are handled as stacked matrices (the finite-difference Hessian
+        needs 2 x nfree gradients of small models, where one call per point is mostly
+        overhead); full-information ML falls back on one :meth:`gradient` per point.
+        """
+        xs = np.asarray(xs, float)
+        if any(s.patterns is not None for s in self.stats):
+            return np.array([self.gradient(x) for x in xs])
+        k, p, m = len(xs), self.p, self.m
+        grad = np.zeros((k, self.nfree))
+        for g, s in enumerate(self.stats):
+            parts = self._parts[g]
+
+            def values(kind):
+                r, c, f, v = parts[kind]
+                out = np.tile(v, (k, 1))
+                free = f >= 0
+                out[:, free] = xs[:, f[free]]
+                return r, c, out
+
+            lam = np.zeros((k, p, m))
+            r, c, v = values("lambda")
+            lam[:, r, c] = v
+            theta = np.zeros((k, p, p))
+            r, c, v = values("theta")
+            theta[:, r, c] = v
+            theta[:, c, r] = v
+            psi = np.zeros((k, m, m))
+            r, c, v = values("psi")
+            psi[:, r, c] = v
+            psi[:, c, r] = v
+            nu = np.zeros((k, p))
+            r, _, v = values("nu")
+            nu[:, r] = v
+            alpha = np.zeros((k, m))
+            r, _, v = values("alpha")
+            alpha[:, r] = v
+            lam_t = lam.transpose(0, 2, 1)
+            sigma = lam @ psi @ lam_t + theta
+            sinv = np.linalg.inv(sigma)
+            d = s.mean - nu - np.einsum("kij,kj->ki", lam, alpha)
+            gmat = sinv - sinv @ (s.cov + d[:, :, None] * d[:, None, :]) @ sinv
+            gmat = 0.5 * (gmat + gmat.transpose(0, 2, 1))
+            gmu = -2.0 * np.einsum("kij,kj->ki", sinv, d)
+            w = self.weights[g]
+            d_lam = 2.0 * gmat @ lam @ psi + gmu[:, :, None] * alpha[:, None, :]
+            lgl = lam_t @ gmat @ lam
+            for kind, mat, sym in (("lambda", d_lam, False), ("theta", gmat, True),
+                                   ("psi", lgl, True)):
+                r, c, f, _ = parts[kind]
+                free = f >= 0
+                r, c, f = r[free], c[free], f[free]
+                vals = mat[:, r, c] * np.where((r != c) & sym, 2.0, 1.0)
+                np.add.at(grad, (slice(None), f), w * vals)
+            r, _, f, _ = parts["nu"]
+            free = f >= 0
+            np.add.at(grad, (slice(None), f[free]), w * gmu[:, r[free]])
+            r, _, f, _ = parts["alpha"]
+            free = f >= 0
+            lgmu = np.einsum("kij,ki->kj", lam, gmu)
+            np.add.at(grad, (slice(None), f[free]), w * lgmu[:, r[free]])
+        return grad
+
     def hessian(self, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
         """Observed Hessian of F by central differences of the analytic gradient."""
         q = self.nfree
-        hess = np.empty((q, q))
-        for k in range(q):
-            step = h * max(1.0, abs(x[k]))
-            e = np.zeros(q)
-            e[k] = step
-            hess[:, k] = (self.gradient(x + e) - self.gradient(x - e)) / (2 * step)
+        steps = h * np.maximum(1.0, np.abs(x))
+        e = np.diag(steps)
+        g = self.gradients(np.vstack([x + e, x - e]))
+        hess = ((g[:q] - g[q:]) / (2 * steps)[:, None]).T
         return 0.5 * (hess + hess.T)
 
     # -- fitting --------------------------------------------------------------------------
@@ -489,25 +616,27 @@ class Engine:
         """Starting values: one-factor principal axes per block, half-ish residual variances."""
         x = np.zeros(self.nfree)
         count = np.zeros(self.nfree)
-        t = self.table
+        cols = self._cols
         for g, s in enumerate(self.stats):
-            sub = t[t["group"] == g]
-            lam_rows = sub[sub["kind"] == "lambda"]
+            in_g = cols["group"] == g
+            kind, row, col = cols["kind"][in_g], cols["row"][in_g], cols["col"][in_g]
+            free, value = cols["free"][in_g], cols["value"][in_g]
+            is_lam = kind == "lambda"
             lam = np.zeros((self.p, self.m))
             psi_diag = np.ones(self.m)
             for j in range(self.m):
-                blk = lam_rows[lam_rows["col"] == j]
-                idx = blk["row"].to_numpy(int)
-                marker = blk[(blk["free"] < 0) & (blk["value"] != 0)]["row"].to_numpy(int)
+                blk = is_lam & (col == j)
+                idx = row[blk]
+                marker = row[blk & (free < 0) & (value != 0)]
                 c = s.cov[np.ix_(idx, idx)]
                 vals, vecs = np.linalg.eigh(c)
                 load = vecs[:, -1] * np.sqrt(max(vals[-1], 1e-8))
                 if load.sum() < 0:
                     load = -load
-                psi_row = sub[(sub["kind"] == "psi") & (sub["row"] == j) & (sub["col"] == j)]
-                if len(marker) == 0 and len(psi_row) and psi_row["free"].iloc[0] < 0:
+                psi_row = np.nonzero((kind == "psi") & (row == j) & (col == j))[0]
+                if len(marker) == 0 and len(psi_row) and free[psi_row[0]] < 0:
                     # factor scaled by a fixed variance ("f ~~ 1*f"): unscaled loadings
-                    var = float(psi_row["value"].iloc[0]) or 1.0
+                    var = float(value[psi_row[0]]) or 1.0
                     lam[idx, j] = load / math.sqrt(abs(var))
                     psi_diag[j] = var
                     continue
@@ -522,16 +651,16 @@ class Engine:
             comm = (lam ** 2) @ psi_diag
             diag_s = np.diag(s.cov)
             theta = np.maximum(diag_s - comm, 0.2 * diag_s)
-            for kind, r, c, f in zip(sub["kind"], sub["row"], sub["col"], sub["free"]):
+            for k, r, c, f in zip(kind.tolist(), row.tolist(), col.tolist(), free.tolist()):
                 if f < 0:
                     continue
-                if kind == "lambda":
+                if k == "lambda":
                     v = lam[r, c]
-                elif kind == "theta":
+                elif k == "theta":
                     v = theta[r] if r == c else 0.0
-                elif kind == "psi":
+                elif k == "psi":
                     v = psi_diag[r] if r == c else 0.0
-                elif kind == "nu":
+                elif k == "nu":
                     v = s.mean[r]
                 else:
                     v = 0.0
@@ -616,10 +745,8 @@ class Engine:
 
     def _safe_start(self) -> np.ndarray:
         x = np.zeros(self.nfree)
-        t = self.table
         for g, s in enumerate(self.stats):
-            sub = t[(t["group"] == g) & (t["free"] >= 0)]
-            for kind, r, c, f in zip(sub["kind"], sub["row"], sub["col"], sub["free"]):
+            for kind, r, c, f in self._free_rows[g]:
                 if kind == "lambda":
                     x[f] = 0.5
                 elif kind == "theta" and r == c:

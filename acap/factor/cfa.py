@@ -26,12 +26,11 @@ import pandas as pd
 from scipy import optimize
 
 from acap import _dist
-from threadpoolctl import threadpool_limits
-
+from acap._blas import blas_threads
 from acap.errors import AcapInputError
 from acap.factor._sem import LOG2PI, Engine, GroupStats, Pattern, build_table, em_h1
 from acap.factor._robust import (RobustParts, available_case_gamma, missing_information, ml_delta, ml_weight,
-                                 sandwich, ugamma_traces, vech_index)
+                                 robust_sums, spd_inverse, vech_index)
 from acap.factor.syntax import parse_model
 from acap.itemdata import numeric_items
 
@@ -155,7 +154,7 @@ class CFAResult:
         if self._state is None or self.estimator != "ML":
             raise AcapInputError("modification indices are computed for ML fits only",
                                  "modification_indices")
-        with threadpool_limits(1):
+        with blas_threads(1):
             return _modification_indices(*self._state)
 
 
@@ -406,47 +405,60 @@ def _fit_measures(engine: Engine, x: np.ndarray, fmin2: float, npar: int,
 # ---------------------------------------------------------------------------------------
 # parameter table, standardisation
 # ---------------------------------------------------------------------------------------
-def _standardise(kind, r, c, est, lam, theta, psi, sigma):
-    """(std_lv, std_all) for one parameter, as lavaan's standardizedSolution."""
+def _standardise(kind, r, c, est, theta, psi, sigma):
+    """(std_lv, std_all) of the parameters of one group (arrays: kind, row, col, estimate), as
+    lavaan's standardizedSolution."""
     sd_ov = np.sqrt(np.diag(sigma))
     sd_lv = np.sqrt(np.maximum(np.diag(psi), 0))
+    std_lv = np.full(len(est), np.nan)
+    std_all = np.full(len(est), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if kind == "lambda":
-            return est * sd_lv[c], est * sd_lv[c] / sd_ov[r]
-        if kind == "theta":
-            if r == c:
-                return est, est / sigma[r, r]
-            return est, est / math.sqrt(theta[r, r] * theta[c, c]) \
-                if theta[r, r] * theta[c, c] > 0 else float("nan")
-        if kind == "psi":
-            v = est / (sd_lv[r] * sd_lv[c])
-            return v, v
-        if kind == "nu":
-            return est, est / sd_ov[r]
-        v = est / sd_lv[r]
-        return v, v
+        k = kind == "lambda"
+        std_lv[k] = est[k] * sd_lv[c[k]]
+        std_all[k] = std_lv[k] / sd_ov[r[k]]
+        k = kind == "theta"
+        std_lv[k] = est[k]
+        diag = k & (r == c)
+        std_all[diag] = est[diag] / sigma[r[diag], r[diag]]
+        off = k & (r != c)
+        prod = theta[r[off], r[off]] * theta[c[off], c[off]]
+        std_all[off] = np.where(prod > 0, est[off] / np.sqrt(np.where(prod > 0, prod, 1.0)),
+                                np.nan)
+        k = kind == "psi"
+        std_lv[k] = std_all[k] = est[k] / (sd_lv[r[k]] * sd_lv[c[k]])
+        k = kind == "nu"
+        std_lv[k] = est[k]
+        std_all[k] = est[k] / sd_ov[r[k]]
+        k = kind == "alpha"
+        std_lv[k] = std_all[k] = est[k] / sd_lv[r[k]]
+    return std_lv, std_all
 
 
 def _param_table(engine: Engine, x: np.ndarray, vcov: np.ndarray) -> pd.DataFrame:
     t = engine.table
-    mats = [engine.matrices(x, g) for g in range(engine.ngroups)]
-    sigmas = [engine.implied(x, g)[0] for g in range(engine.ngroups)]
+    cols = engine._cols
+    free = cols["free"]
+    is_free = free >= 0
     se_free = np.sqrt(np.clip(np.diag(vcov), 0, None)) if vcov is not None \
         else np.full(engine.nfree, np.nan)
-    rows = []
-    for rec in t.itertuples(index=False):
-        lam, theta, psi, nu, alpha = mats[rec.group]
-        if rec.free >= 0:
-            est, se = float(x[rec.free]), float(se_free[rec.free])
-        else:
-            est, se = float(rec.value), 0.0
-        z = est / se if (rec.free >= 0 and se > 0) else float("nan")
-        pv = 2 * _dist.norm_sf(abs(z)) if np.isfinite(z) else float("nan")
-        std_lv, std_all = _standardise(rec.kind, rec.row, rec.col, est, lam, theta, psi,
-                                       sigmas[rec.group])
-        rows.append((rec.lhs, rec.op, rec.rhs, rec.group + 1, est, se, z, pv, std_lv, std_all))
-    return pd.DataFrame(rows, columns=["lhs", "op", "rhs", "group", "est", "se", "z", "pvalue",
-                                       "std_lv", "std_all"])
+    est = np.where(is_free, x[np.where(is_free, free, 0)], cols["value"])
+    se = np.where(is_free, se_free[np.where(is_free, free, 0)], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(is_free & (se > 0), est / se, np.nan)
+    pv = np.where(np.isfinite(z), 2 * _dist.norm_sf(np.abs(np.where(np.isfinite(z), z, 0.0))),
+                  np.nan)
+    std_lv = np.empty(len(est))
+    std_all = np.empty(len(est))
+    for g in range(engine.ngroups):
+        in_g = cols["group"] == g
+        _, theta, psi, _, _ = engine.matrices(x, g)
+        sigma = engine.implied(x, g)[0]
+        std_lv[in_g], std_all[in_g] = _standardise(cols["kind"][in_g], cols["row"][in_g],
+                                                   cols["col"][in_g], est[in_g], theta, psi,
+                                                   sigma)
+    return pd.DataFrame({"lhs": t["lhs"].to_numpy(object), "op": t["op"].to_numpy(object),
+                         "rhs": t["rhs"].to_numpy(object), "group": cols["group"] + 1, "est": est,
+                         "se": se, "z": z, "pvalue": pv, "std_lv": std_lv, "std_all": std_all})
 
 
 # ---------------------------------------------------------------------------------------
@@ -486,23 +498,23 @@ def _modification_indices(engine: Engine, x: np.ndarray, info: np.ndarray,
                             [c for c in cols if c != "group"])
     ext = pd.concat([t, pd.DataFrame(extra)], ignore_index=True)
     x_ext = np.concatenate([x, np.zeros(k - engine.nfree)])
-    grad, full = engine.derivatives(x_ext, table=ext, ncols=k)
-    score = -0.5 * grad  # gradient of the per-observation loglikelihood
     mod = np.arange(engine.nfree)
     add = np.arange(engine.nfree, k)
-    i11 = full[np.ix_(add, add)]
-    i12 = full[np.ix_(add, mod)]
-    i22 = full[np.ix_(mod, mod)] if info is None else info
-    v = np.diag(i11) - np.einsum("ij,ji->i", i12, np.linalg.solve(i22, i12.T))
+    # only the information's columns of the model's parameters and its diagonal are needed
+    grad, i_mod, diag = engine.derivatives(x_ext, table=ext, ncols=k, info_cols=mod)
+    score = -0.5 * grad  # gradient of the per-observation loglikelihood
+    i12 = i_mod[add]
+    i22 = 0.5 * (i_mod[mod] + i_mod[mod].T) if info is None else info
+    v = diag[add] - np.einsum("ij,ji->i", i12, np.linalg.solve(i22, i12.T))
     v = np.where(v < np.finfo(float).eps ** (1 / 3), np.nan, v)
     n = engine.ntotal
     s_add = score[add]
     mi = n * s_add ** 2 / v
     epc = s_add / v
     rows = []
+    mats = [engine.matrices(x, g)[:3] + (engine.implied(x, g)[0],) for g in range(engine.ngroups)]
     for e, mi_, epc_ in zip(extra, mi, epc):
-        lam, theta, psi, _, _ = engine.matrices(x, e["group"])
-        sigma = engine.implied(x, e["group"])[0]
+        lam, theta, psi, sigma = mats[e["group"]]
         if e["kind"] == "lambda":
             sd_lv = math.sqrt(psi[e["col"], e["col"]]) if psi[e["col"], e["col"]] > 0 else np.nan
             lv, al = epc_ * sd_lv, epc_ * sd_lv / math.sqrt(sigma[e["row"], e["row"]])
@@ -522,12 +534,14 @@ def _modification_indices(engine: Engine, x: np.ndarray, info: np.ndarray,
 # fitting
 # ---------------------------------------------------------------------------------------
 def _fit(data, model, group=None, group_equal=(), covariances=(), missing="listwise",
-         meanstructure=None):
+         meanstructure=None, stats=None):
     # the sufficient statistics are computed outside the limit (big matrix products can use
-    # threads); the optimiser works on p x p matrices where BLAS threads only add overhead
+    # threads); the optimiser works on p x p matrices where BLAS threads only add overhead.
+    # ``stats``: _prepare's result for the same data, model, group and missing, when the
+    # caller fits several models to them (the invariance steps)
     prepared = _prepare_fit(data, model, group, group_equal, covariances, missing,
-                            meanstructure)
-    with threadpool_limits(1):
+                            meanstructure, stats)
+    with blas_threads(1):
         return _fit_prepared(*prepared)
 
 
@@ -544,22 +558,32 @@ def _meanstructure(meanstructure, group, group_equal, missing) -> bool:
     return bool(meanstructure)
 
 
-def _prepare_fit(data, model, group, group_equal, covariances, missing, meanstructure=None):
-    if missing not in _MISSING:
-        raise AcapInputError(f"unknown missing-data method {missing!r}; use one of {_MISSING}",
-                             "missing")
+def _checked_group_equal(group_equal, group, allowed=_GROUP_EQUAL) -> tuple[str, ...]:
+    """``group_equal`` as a tuple, after checking each constraint is one of ``allowed`` and
+    that there is a group column to hold them across (shared with WLSMV)."""
     if isinstance(group_equal, str):
         group_equal = (group_equal,)
     for ge in group_equal:
-        if ge not in _GROUP_EQUAL:
-            raise AcapInputError(f"unknown constraint {ge!r}; use any of {_GROUP_EQUAL}",
+        if ge not in allowed:
+            raise AcapInputError(f"unknown constraint {ge!r}; use any of {allowed}",
                                  "group_equal")
-    if "intercepts" in group_equal and "loadings" not in group_equal:
-        raise AcapInputError("equal intercepts need equal loadings too", "group_equal")
     if group_equal and group is None:
         raise AcapInputError("equality constraints need a group column", "group_equal")
-    means = _meanstructure(meanstructure, group, tuple(group_equal), missing)
-    return (_prepare(data, model, group, covariances, missing), tuple(group_equal), means)
+    return tuple(group_equal)
+
+
+def _prepare_fit(data, model, group, group_equal, covariances, missing, meanstructure=None,
+                 stats=None):
+    if missing not in _MISSING:
+        raise AcapInputError(f"unknown missing-data method {missing!r}; use one of {_MISSING}",
+                             "missing")
+    group_equal = _checked_group_equal(group_equal, group)
+    if "intercepts" in group_equal and "loadings" not in group_equal:
+        raise AcapInputError("equal intercepts need equal loadings too", "group_equal")
+    means = _meanstructure(meanstructure, group, group_equal, missing)
+    if stats is None:
+        stats = _prepare(data, model, group, covariances, missing)
+    return (stats, group_equal, means)
 
 
 def _two_stage(engine: Engine, x: np.ndarray):
@@ -573,15 +597,17 @@ def _two_stage(engine: Engine, x: np.ndarray):
     deltas, weights, gammas = [], [], []
     for g, s in enumerate(engine.stats):
         deltas.append(ml_delta(*engine.jacobian(x, g)))
-        weights.append(ml_weight(s.cov))
-        info_g = missing_information(s.stage1, s.mean, s.cov, s.n)
-        gammas.append(np.linalg.inv(info_g))
-    parts = RobustParts(deltas, weights, gammas, frac)
-    e_mat = sum(f * d.T @ w @ d for d, w, f in zip(deltas, weights, frac))
+        if "two_stage" not in s.derived:
+            info_g = missing_information(s.stage1, s.mean, s.cov, s.n)
+            s.derived["two_stage"] = (ml_weight(s.cov), spd_inverse(info_g))
+        w_g, gamma_g = s.derived["two_stage"]
+        weights.append(w_g)
+        gammas.append(gamma_g)
+    e_mat, middle, trace = robust_sums(RobustParts(deltas, weights, gammas, frac))
     e_inv = np.linalg.inv(e_mat)
-    vcov = sandwich(parts, e_inv, n)
+    vcov = e_inv @ middle @ e_inv / n  # the sandwich
     df = gn * (p * (p + 1) / 2 + p) - engine.nfree
-    tr = ugamma_traces(parts, e_inv)[0]
+    tr = trace - float(np.sum(e_inv * middle.T))  # tr(U Gamma)
     # the baseline (independent items, free means and variances per group)
     vi, vj = vech_index(p)
     diag_rows = p + np.nonzero(vi == vj)[0]
@@ -593,9 +619,9 @@ def _two_stage(engine: Engine, x: np.ndarray):
         bdeltas.append(d)
     # lavaan scales its baseline model with an available-case ADF Gamma, not the two-stage
     # one (the baseline is refitted without standard errors, so it falls back on NACOV)
-    bparts = RobustParts(bdeltas, weights, [s.stage1_adf for s in engine.stats], frac)
-    be_inv = np.linalg.inv(sum(f * d.T @ w @ d for d, w, f in zip(bdeltas, weights, frac)))
-    btr = ugamma_traces(bparts, be_inv)[0]
+    b_mat, b_middle, b_trace = robust_sums(RobustParts(bdeltas, weights, [s.stage1_adf for s in engine.stats],
+                                                       frac))
+    btr = b_trace - float(np.sum(np.linalg.inv(b_mat) * b_middle.T))
     base_df = gn * p * (p - 1) / 2
     scale = tr / df if df > 0 else float("nan")
     return vcov, dict(test=(scale, 0.0), base_test=(btr / base_df, 0.0))
@@ -636,23 +662,28 @@ def _fit_prepared(prepared, group_equal, meanstructure=True):
                       "(the model may not be identified)", RuntimeWarning, stacklevel=4)
         vcov = None
     params = _param_table(engine, x, vcov)
+    # row masks from the engine's arrays (comparing the table's string columns costs more)
+    kind = engine._cols["kind"]
+    diag = engine._cols["row"] == engine._cols["col"]
     if not meanstructure:
         # the intercepts only reproduce the sample means: lavaan's default model has neither
-        params = params[params["op"] != "~1"].reset_index(drop=True)
+        keep = (kind != "nu") & (kind != "alpha")
+        params = params[keep].reset_index(drop=True)
+        kind, diag = kind[keep], diag[keep]
         npar -= int(table.loc[table["kind"].isin(["nu", "alpha"]) & (table["free"] >= 0),
                               "free"].nunique())
     fit = _fit_measures(engine, x, fmin2, npar, meanstructure, scaled)
-    var_rows = params[(params["op"] == "~~") & (params["lhs"] == params["rhs"])]
-    if (var_rows["est"] < 0).any():
+    est = params["est"].to_numpy()
+    variance = ((kind == "theta") | (kind == "psi")) & diag
+    if (est[variance] < 0).any():
         # a Heywood case: lavaan warns too and, like lavaan, the estimates are kept as they are
-        worst = var_rows.loc[var_rows["est"].idxmin()]
+        worst = params.iloc[np.flatnonzero(variance)[np.argmin(est[variance])]]
         warnings.warn(f"some estimated variances are negative (e.g. {worst['lhs']}: "
                       f"{worst['est']:.3g}); the model may be misspecified or N too small",
                       RuntimeWarning, stacklevel=4)
     labels = tuple(s.label for s in gstats)
     params["group"] = params["group"].astype(int)
-    lo = params[params["op"] == "=~"].copy()
-    lo = lo.rename(columns={"lhs": "factor", "rhs": "item", "std_all": "std"})
+    lo = params[kind == "lambda"].rename(columns={"lhs": "factor", "rhs": "item", "std_all": "std"})
     if len(gstats) > 1:
         lo["group"] = [labels[g - 1] for g in lo["group"]]
         lo.index = [f"{f}=~{i} [{g}]" for f, i, g in zip(lo["factor"], lo["item"], lo["group"])]
@@ -917,7 +948,9 @@ def invariance_fits(data, model, group, *, missing="listwise", ordered=False) ->
         from acap.factor.wlsmv import fit_ordinal
         return {name: fit_ordinal(data, model, group=group, group_equal=eq, ordered=ordered)
                 for name, eq in ORDERED_INVARIANCE_STEPS.items()}
-    return {name: _fit(data, model, group=group, group_equal=eq, missing=missing)
+    # the sufficient statistics (EM moments with missing data) are the same for every step
+    stats = _prepare_fit(data, model, group, (), (), missing)[0]
+    return {name: _fit(data, model, group=group, group_equal=eq, missing=missing, stats=stats)
             for name, eq in INVARIANCE_STEPS.items()}
 
 

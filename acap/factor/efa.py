@@ -26,8 +26,7 @@ import pandas as pd
 from scipy import linalg, optimize
 
 from acap import _dist
-from threadpoolctl import threadpool_limits
-
+from acap._blas import blas_threads
 from acap.errors import AcapInputError
 from acap.factor._corr import CorrInput, as_corr, cor_smooth, smc
 from acap.factor.rotation import METHODS as _ROTATIONS
@@ -355,7 +354,7 @@ class EFA:
     def fit(self, data) -> "EFA":
         """Fit the factor model to item scores or a correlation matrix; returns self."""
         # Small matrices: a single BLAS thread is much faster than a contended pool.
-        with threadpool_limits(1):
+        with blas_threads(1):
             return self._fit(data)
 
     def _fit(self, data) -> "EFA":

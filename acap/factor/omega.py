@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
+from acap._blas import blas_threads
 from acap.errors import AcapInputError
 from acap.factor._corr import as_corr, smc
 from acap.factor.efa import EFA
@@ -170,7 +170,7 @@ def schmid_leiman(data, n_factors: int = 3, method: str = "minres", rotation: st
     ci = as_corr(data, is_corr=is_corr, what="schmid_leiman data")
     _check(n_factors, ci.r.shape[0])
     rotation = {"geominq": "geomin"}.get(str(rotation).lower(), str(rotation).lower())
-    with threadpool_limits(1):
+    with blas_threads(1):
         return _schmid(ci.r, ci.names, int(n_factors), method, rotation)
 
 
@@ -220,7 +220,7 @@ def omega(data, n_factors: int = 3, method: str = "minres", rotation: str = "obl
     _check(n_factors, p)
     k = int(n_factors)
     rotation = {"geominq": "geomin"}.get(str(rotation).lower(), str(rotation).lower())
-    with threadpool_limits(1):
+    with blas_threads(1):
         sl = _schmid(r, ci.names, k, method, rotation)
         table = sl.loadings.copy()
         key = np.ones(p)

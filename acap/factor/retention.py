@@ -19,7 +19,6 @@ solved on its own, so the results do not depend on the number of threads.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import os
 import threading
@@ -28,22 +27,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import ThreadpoolController
 
+from acap._blas import blas_threads
 from acap.errors import AcapInputError
 from acap.factor._corr import as_corr, pairwise_corr
 from acap.factor.efa import _fit_uls_ml
 
 
-@functools.lru_cache(maxsize=1)
-def _controller() -> ThreadpoolController:
-    # Building a controller inspects every loaded library (~1 ms); reuse one.
-    return ThreadpoolController()
-
-
 def _one_blas_thread():
     """Context limiting BLAS to one thread (the batched linear algebra gains nothing from more)."""
-    return _controller().limit(limits=1)
+    return blas_threads(1)
 
 
 @dataclass(frozen=True)
@@ -110,6 +103,11 @@ def _compiled():
     # cached machine code takes ~0.4 s, compiling it the first time ~20 s.
     from acap.factor import _kernels
     return _kernels
+
+
+#: Whether this process has run the compiled solver (so its machine code is loaded): then
+#: ``solver="auto"`` uses it at any number of iterations, there being nothing left to load.
+_compiled_loaded = False
 
 
 def _one_factor_values(rs: np.ndarray, top: np.ndarray | None = None) -> np.ndarray:
@@ -521,11 +519,13 @@ def parallel_analysis(data, n_iter: int = 20, quantile: float = 0.95, seed=None,
         How the one-factor minres solutions of the simulated/resampled matrices are found.
         ``"batched"`` solves all replicates at once by Newton's method in numpy/LAPACK: no
         compilation, so the first call on a machine is as fast as later ones (about 0.2 s for
-        50 replicates of 43 items). ``"auto"`` (default) uses it below 200 iterations and
-        the compiled ``"newton"`` solver from 200 on, where its speed pays for compiling once.
-        ``"newton"`` (default) solves each replicate by Newton's method from the principal
-        axis, in compiled code (see Notes). ``"lbfgsb"`` fits each replicate with the
-        bounded optimiser psych uses (slow; for checking).
+        50 replicates of 43 items). ``"newton"`` solves each replicate by Newton's method
+        from the principal axis, in compiled code (see Notes): several times faster once
+        loaded, but the first call in a process loads it (~0.4 s) and the first on a machine
+        compiles it (~20 s). ``"auto"`` (default) uses ``"batched"`` below 200 iterations,
+        unless this process has already run ``"newton"`` (nothing left to load), and
+        ``"newton"`` otherwise. The two agree to rounding (~1e-14). ``"lbfgsb"`` fits each
+        replicate with the bounded optimiser psych uses (slow; for checking).
     n_jobs : int, optional
         Threads for the replicates (default: the usable cores, from the CPU affinity and
         any container CPU quota, at most 8; psych uses mclapply's 2 processes). The replicates go in chunks of 4 that the threads take in
@@ -569,6 +569,7 @@ def parallel_analysis(data, n_iter: int = 20, quantile: float = 0.95, seed=None,
     >>> parallel_analysis(x, n_iter=20, seed=1).n_factors
     1
     """
+    global _compiled_loaded
     solver = {"psych": "lbfgsb"}.get(solver, solver)  # the previous name of the slow path
     if solver not in ("auto", "batched", "newton", "lbfgsb"):
         raise AcapInputError(f"solver must be 'auto', 'batched', 'newton' or 'lbfgsb', got {solver!r}",
@@ -589,7 +590,7 @@ def parallel_analysis(data, n_iter: int = 20, quantile: float = 0.95, seed=None,
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     want_fa = fa != "pc"
     if solver == "auto":
-        solver = "newton" if n_iter >= 200 else "batched"
+        solver = "newton" if n_iter >= 200 or _compiled_loaded else "batched"
     one_factor = {"newton": _one_factor_values, "batched": _one_factor_values_batched}.get(
         solver, _one_factor_values_exact)
     kw = {"want_fa": want_fa, "solver": solver}
@@ -669,6 +670,8 @@ def parallel_analysis(data, n_iter: int = 20, quantile: float = 0.95, seed=None,
             for kind, v in (("pc", pcv), ("fa", fav)):
                 if v is not None:
                     out[f"{kind}_{name}"], out[f"{kind}_{name}_q"] = _mean_and_quantile(v, quantile)
+    if solver == "newton":
+        _compiled_loaded = True
     if fa == "fa":
         out = {k: v for k, v in out.items() if not k.startswith("pc_")}
     table = pd.DataFrame(out, index=pd.RangeIndex(1, p + 1, name="number"))

@@ -444,18 +444,11 @@ def fit_ordinal(data, model, *, group=None, group_equal=(), covariances=(), orde
     ``cfi_scaled``, ``tli_scaled``, ``rmsea``, ``rmsea_scaled``, ``srmr`` and the baseline
     statistics, and whose ``thresholds`` table holds item, threshold, (group,) est, se.
     """
-    from acap.factor.cfa import CFAResult, FitMeasures, _incremental
+    from acap.factor.cfa import CFAResult, FitMeasures, _checked_group_equal, _incremental
 
     if ordered is not True and not (isinstance(ordered, (list, tuple))):
         raise AcapInputError("ordered must be True or a list of the model's items", "ordered")
-    if isinstance(group_equal, str):
-        group_equal = (group_equal,)
-    for ge in group_equal:
-        if ge not in _GROUP_EQUAL:
-            raise AcapInputError(f"unknown constraint {ge!r}; use any of {_GROUP_EQUAL}",
-                                 "group_equal")
-    if group_equal and group is None:
-        raise AcapInputError("equality constraints need a group column", "group_equal")
+    group_equal = _checked_group_equal(group_equal, group, _GROUP_EQUAL)
     spec, items, factors, pairs, stats_ = _prepare(data, model, group, covariances)
     if isinstance(ordered, (list, tuple)) and set(ordered) != set(items):
         raise AcapInputError("WLSMV here treats every item of the model as ordinal; list them "
