@@ -58,23 +58,26 @@ def _column_text(s: pd.Series) -> list[str] | None:
     """
     dt = s.dtype
     if pd.api.types.is_bool_dtype(dt) and not isinstance(dt, pd.BooleanDtype):
-        return np.array(["False", "True"], dtype=object)[s.to_numpy().astype(np.int8)].tolist()
+        return _by_value(s.to_numpy().astype(np.int8), ["False", "True"])
     if pd.api.types.is_float_dtype(dt) and not isinstance(dt, pd.api.extensions.ExtensionDtype):
         # formatted once per distinct value (shares repeat a lot); keyed by bit pattern, so
         # -0.0 keeps its sign as pandas writes it
         codes, uniques = pd.factorize(s.to_numpy(dtype=np.float64).view(np.int64))
-        values = np.asarray(uniques).view(np.float64).tolist()
-        return np.array(["%.6g" % v if v == v else "" for v in values], dtype=object)[codes].tolist()
+        return _by_value(codes, ["%.6g" % v if v == v else "" for v in np.asarray(uniques).view(np.float64).tolist()])
     if pd.api.types.is_integer_dtype(dt):  # counts: few distinct values, each formatted once
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
-        return np.array([str(int(u)) for u in uniques] + [""], dtype=object)[codes].tolist()
+        return _by_value(codes, [str(int(u)) for u in uniques])
     if pd.api.types.is_string_dtype(dt) or dt == object:
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
         if not all(isinstance(u, str) for u in uniques):
             return None
-        fields = np.array(_quote(list(uniques)) + [""], dtype=object)
-        return fields[codes].tolist()
+        return _by_value(codes, _quote(list(uniques)))
     return None
+
+
+def _by_value(codes: np.ndarray, fields: list[str]) -> list[str]:
+    """Each row's field from its value's code; code -1 (missing) is an empty field."""
+    return np.array(fields + [""], dtype=object)[codes].tolist()
 
 
 def csv_text(frame: pd.DataFrame, index: bool = True, constants: Mapping[str, object] | None = None) -> str | None:

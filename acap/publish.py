@@ -705,7 +705,7 @@ class _Run:
         types = (pd.Series(None, index=self.orgs, dtype=object) if self.types is None
                  else self.types.reindex(self.orgs).astype(object))
         key = [None if t is None or pd.isna(t) or t not in self.peers else t for t in types]
-        parts, order = [], []
+        parts = []
         for k in dict.fromkeys(key):
             members = self.orgs[[x == k for x in key]]
             table = self.peers[k]

@@ -34,11 +34,6 @@ from acap.factor._corr import as_corr, pairwise_corr
 from acap.factor.efa import _fit_uls_ml
 
 
-def _one_blas_thread():
-    """Context limiting BLAS to one thread (the batched linear algebra gains nothing from more)."""
-    return blas_threads(1)
-
-
 @dataclass(frozen=True)
 class ParallelAnalysisResult:
     """Result of :func:`parallel_analysis`.
@@ -611,7 +606,7 @@ def parallel_analysis(data, n_iter: int = 20, quantile: float = 0.95, seed=None,
         draws.fill()
         return reps
 
-    with _one_blas_thread():
+    with blas_threads(1):  # the batched linear algebra gains nothing from more
         try:
             if sim and pool is not None and len(shape) == 2 and shape[0] > shape[1] >= 3:
                 # Raw item scores (a correlation matrix is square). The simulated replicates
@@ -735,7 +730,7 @@ def velicer_map(data, n_factors: int = 8, *, is_corr: bool | None = None) -> MAP
         raise AcapInputError(f"n_factors must be a positive integer, got {n_factors!r}",
                              "velicer_map")
     n1 = min(int(n_factors), p - 1)
-    with _one_blas_thread():
+    with blas_threads(1):  # the batched linear algebra gains nothing from more
         vals, vecs = np.linalg.eigh(r)
         vals, vecs = vals[::-1], vecs[:, ::-1]
         comp = vecs * np.sqrt(np.maximum(vals, 0.0))

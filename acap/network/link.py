@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import stats as _st
-from threadpoolctl import threadpool_limits
 
+from acap._blas import blas_threads
 from acap.errors import AcapInputError
 
 __all__ = [
@@ -470,7 +470,7 @@ def qap(x, y, n_perm: int = 1000, seed: int | None = None,
             xc = xv - xv.mean()
             yc_full = ya - yv.mean()
             den = math.sqrt(float(xc @ xc) * float(np.sum((yv - yv.mean()) ** 2)))
-            with threadpool_limits(1):
+            with blas_threads(1):
                 for start in range(0, n_perm, _BATCH):
                     b = min(_BATCH, n_perm - start)
                     P = _perms(rng, n, b)
@@ -601,7 +601,7 @@ def mrqap(y, xs, n_perm: int = 1000, seed: int | None = None, method: str = "dek
     observed = tval if test_statistic == "t" else coef
     rng = np.random.default_rng(seed)
     dist = np.empty((n_perm, k))
-    with threadpool_limits(1):
+    with blas_threads(1):
         if method == "dekker":
             for t in range(k):
                 dist[:, t] = _dekker_term(X, obs, yo, t, ri, ci, n, n_perm, rng,
@@ -823,7 +823,7 @@ def link_individual(scores: pd.DataFrame, metrics: pd.DataFrame, organisation=No
     rng = np.random.default_rng(seed)
     keys_all = rng.random((n_perm, len(ids)))
     rows = []
-    with threadpool_limits(1):
+    with blas_threads(1):
         for a, scale in enumerate(scales):
             for b, measure in enumerate(measures):
                 ok = ~(np.isnan(S[:, a]) | np.isnan(M[:, b]))
@@ -960,7 +960,7 @@ def link_organisation(org_scores, org_network, scales: Sequence[str] | None = No
     orgs = S.index.intersection(N.index)
     rng = np.random.default_rng(seed)
     rows = []
-    with threadpool_limits(1):
+    with blas_threads(1):
         for scale in scales:
             for measure in measures:
                 s = S.loc[orgs, scale].to_numpy(dtype=float)
